@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# regwasm's one entry point.
+#   ./build.sh          build: the wasm module (host/registry.wasm), the CLI, the JS bundle
+#   ./build.sh test     install what is missing, build, run every suite, print a summary
+#   ./build.sh bench    full-size benchmarks; writes figures under tests/out/
+#   ./build.sh serve    build and run `regwasm serve` on the default data directory
+# Everything a step needs (Go modules, npm packages, Debian's Chromium) is installed here,
+# never assumed to be on the machine.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+export GOFLAGS=${GOFLAGS:--mod=readonly}
+OUT=$ROOT/tests/out
+mkdir -p "$OUT"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- installs -------------------------------------------------------------------------------
+ensure_go_modules() { go mod download; }
+
+ensure_npm() {
+	[ -f package.json ] || return 0
+	if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+		log "npm ci"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
+}
+
+ensure_chromium() {
+	[ -x /usr/bin/chromium ] && return 0
+	log "installing Debian's chromium"
+	local sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
+# --- builds ---------------------------------------------------------------------------------
+# The committed module must equal a fresh build with exactly these flags (tests check it).
+build_wasm() {
+	log "building host/registry.wasm"
+	GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o host/registry.wasm ./wasm
+}
+
+build_cli() {
+	log "building bin/regwasm"
+	go build -trimpath -o bin/regwasm ./host/cmd/regwasm
+}
+
+build_web() {
+	[ -f web/build.mjs ] || return 0
+	ensure_npm
+	log "bundling web/ into dist/"
+	node web/build.mjs
+}
+
+build_all() {
+	ensure_go_modules
+	[ -f wasm/main.go ] && build_wasm
+	[ -f host/cmd/regwasm/main.go ] && build_cli
+	build_web
+}
+
+# --- tests ----------------------------------------------------------------------------------
+PASSED=0
+FAILED=0
+SUITES=()
+
+# run_suite NAME CMD...: runs one suite, logs to tests/out/NAME.log, counts its tests.
+run_suite() {
+	local name=$1; shift
+	local logf=$OUT/$name.log rc=0 p f
+	log "suite $name"
+	"$@" >"$logf" 2>&1 || rc=$?
+	p=$( (grep -cE '^\s*--- PASS|^ok\s' "$logf" || true) )
+	f=$( (grep -cE '^\s*--- FAIL|^FAIL\s' "$logf" || true) )
+	if grep -qE '^# (pass|fail) [0-9]+' "$logf"; then
+		p=$(awk '/^# pass /{s+=$3} END{print s+0}' "$logf")
+		f=$(awk '/^# fail /{s+=$3} END{print s+0}' "$logf")
+	fi
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+	SUITES+=("$(printf '%-14s %s passed, %s failed (exit %s, log tests/out/%s.log)' "$name" "$p" "$f" "$rc" "$name")")
+	if [ "$rc" != 0 ]; then tail -n 60 "$logf" >&2; fi
+}
+
+go_tests() {
+	go vet ./...
+	local race=()
+	# -race needs cgo; keep it where concurrency matters and the toolchain allows it.
+	if [ "$(go env CGO_ENABLED)" = 1 ]; then race=(-race); fi
+	go test -count=1 -v "${race[@]}" ./registry/... 
+	go test -count=1 -v ./host/... ./tests/...
+}
+
+cmd_test() {
+	build_all
+	run_suite go go_tests
+	if [ -f tests/web.sh ]; then
+		ensure_chromium
+		run_suite web bash tests/web.sh
+	fi
+	echo
+	printf '%s\n' "${SUITES[@]}"
+	echo "tests: $PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ]
+}
+
+cmd_bench() {
+	build_all
+	go run ./host/cmd/regwasm bench "${@}"
+}
+
+cmd_serve() {
+	build_all
+	exec ./bin/regwasm serve "$@"
+}
+
+case "${1:-build}" in
+	build) build_all ;;
+	test) shift; cmd_test "$@" ;;
+	bench) shift; cmd_bench "$@" ;;
+	serve) shift; cmd_serve "$@" ;;
+	*) echo "usage: ./build.sh [build|test|bench|serve]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,8 @@
+module github.com/regwasm/regwasm
+
+go 1.26
+
+require (
+	github.com/google/uuid v1.6.0
+	github.com/tetratelabs/wazero v1.12.0
+)

@@ -1,0 +1,145 @@
+package registry
+
+// access records that a person reached a machine through a URL (netdata's access action).
+//
+// Everything is validated before anything changes. Unknown, empty or invalid person GUIDs get
+// a new person with a fresh time-based GUID, never the one sent (except when replaying the
+// change log, which re-creates the logged person).
+func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
+	const action = "access"
+	mg, ok := ParseGUID(req.Machine)
+	if !ok {
+		return r.fail(body, action, 500, ErrBadMachine)
+	}
+	url, err := r.cleanURL(req.URL)
+	if err != nil {
+		return r.fail(body, action, 400, err)
+	}
+	name := cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
+	when := req.When
+
+	pg, pok := ParseGUID(req.Person)
+	var pidx uint32
+	known := false
+	if pok {
+		pidx, known = r.findPerson(&pg)
+	}
+	if !known {
+		if req.Flags&flagReplay != 0 && pok && !pg.IsZero() {
+			pidx = r.newPerson(pg, when)
+		} else {
+			g, err := r.freshPersonGUID(when)
+			if err != nil {
+				return r.fail(body, action, 500, err)
+			}
+			pidx = r.newPerson(g, when)
+		}
+	}
+	midx, known := r.findMachine(&mg)
+	if !known {
+		midx = r.newMachine(mg, when)
+	}
+	// Most accesses reuse one of the machine's few URLs: compare those before hashing.
+	uid := uint32(0)
+	for _, mu := range r.machineBlock(&r.machines[midx]) {
+		if string(r.urls.bytes(mu.url)) == string(url) {
+			uid = mu.url
+			break
+		}
+	}
+	if uid == 0 {
+		uid = r.urls.find(url)
+	}
+
+	// Person -> URL.
+	p := &r.persons[pidx]
+	if i := r.findPersonURLID(p, uid); i < 0 {
+		uid = r.urls.ref(url)
+		r.appendPersonURL(p, personURL{url: uid, machine: midx, name: r.names.ref(name),
+			first: when, last: when, usage: 1})
+		p = &r.persons[pidx]
+	} else {
+		pu := &r.personBlock(p)[i]
+		pu.usage = bump(pu.usage)
+		pu.last = when
+		if string(r.names.bytes(pu.name)) != string(name) {
+			old := pu.name
+			pu.name = r.names.ref(name)
+			r.names.unref(old)
+		}
+		if pu.machine != midx {
+			// The URL now reaches another machine: the old machine's entry for it expires.
+			om := &r.machines[pu.machine]
+			if j := r.findMachineURL(om, uid); j >= 0 {
+				r.machineBlock(om)[j].usage |= flagExpired
+			}
+			pu.machine = midx
+		}
+	}
+	p.usage = bump(p.usage)
+	p.last = when
+
+	// Machine -> URL.
+	m := &r.machines[midx]
+	if j := r.findMachineURL(m, uid); j < 0 {
+		r.urls.addRef(uid)
+		r.appendMachineURL(m, machineURL{url: uid, first: when, last: when, usage: 1})
+		m = &r.machines[midx]
+	} else {
+		mu := &r.machineBlock(m)[j]
+		mu.usage = bump(mu.usage)
+		mu.last = when
+	}
+	m.usage = bump(m.usage)
+	m.last = when
+	r.accesses++
+
+	res := Result{Status: 200, Person: p.guid, Changed: true}
+	if req.Flags&FlagQuiet != 0 {
+		return res, body
+	}
+	body = r.appendHeader(body, action, "ok")
+	body = append(body, `,"person_guid":`...)
+	body = appendGUIDString(body, p.guid)
+	body = r.appendPersonURLs(body, p)
+	return res, append(body, '}')
+}
+
+// findPersonURLID is findPersonURL for an id that may be 0 (URL not interned yet).
+func (r *Registry) findPersonURLID(p *person, uid uint32) int {
+	if uid == 0 {
+		return -1
+	}
+	return r.findPersonURL(p, uid)
+}
+
+// freshPersonGUID makes a new person GUID that no person has.
+func (r *Registry) freshPersonGUID(when uint32) (GUID, error) {
+	for {
+		g, err := newTimeGUID(when, r.cfg.Rand)
+		if err != nil {
+			return g, err
+		}
+		if _, taken := r.findPerson(&g); !taken {
+			return g, nil
+		}
+	}
+}
+
+// appendPersonURLs appends `,"urls":[...]` with the person's URLs, hidden ones left out.
+func (r *Registry) appendPersonURLs(body []byte, p *person) []byte {
+	body = append(body, `,"urls":[`...)
+	first := true
+	for _, pu := range r.personBlock(p) {
+		u := r.urls.bytes(pu.url)
+		if string(u) == hiddenURL {
+			continue
+		}
+		if !first {
+			body = append(body, ',')
+		}
+		first = false
+		body = appendURLEntry(body, r.machines[pu.machine].guid, u, pu.last, pu.usage, r.names.bytes(pu.name))
+	}
+	return append(body, ']')
+}

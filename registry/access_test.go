@@ -1,0 +1,158 @@
+package registry
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func expired(t *testing.T, r *Registry, machine, url string) bool {
+	t.Helper()
+	midx, ok := r.lookupMachine([]byte(machine))
+	if !ok {
+		t.Fatalf("machine %s unknown", machine)
+	}
+	m := &r.machines[midx]
+	i := r.findMachineURL(m, r.urls.find([]byte(url)))
+	if i < 0 {
+		t.Fatalf("machine %s has no URL %s", machine, url)
+	}
+	return r.machineBlock(m)[i].usage&flagExpired != 0
+}
+
+func TestAccessNewPerson(t *testing.T) {
+	for _, sent := range []string{"", "not-a-guid", "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"} {
+		r := newTestRegistry(t)
+		res, b := access(t, r, 100, sent, m1, "http://a/", "a")
+		if res.Status != 200 || b.Status != "ok" || b.Action != "access" {
+			t.Fatalf("sent %q: %+v %+v", sent, res, b)
+		}
+		if b.PersonGUID == sent || b.PersonGUID != res.Person.String() {
+			t.Fatalf("sent %q: got person %q, want a fresh one", sent, b.PersonGUID)
+		}
+		if g, _ := ParseGUID(b.PersonGUID); g[6]>>4 != 7 {
+			t.Fatalf("new person GUID %s is not time-based (v7)", b.PersonGUID)
+		}
+		if len(b.URLs) != 1 || b.URLs[0][0] != m1 || b.URLs[0][1] != "http://a/" ||
+			b.URLs[0][2] != float64(100000) || b.URLs[0][3] != float64(1) || b.URLs[0][4] != "a" {
+			t.Fatalf("urls = %v", b.URLs)
+		}
+	}
+}
+
+func TestAccessKnownPersonRepeats(t *testing.T) {
+	r := newTestRegistry(t)
+	_, b := access(t, r, 100, "", m1, "http://a/", "a")
+	p := b.PersonGUID
+	_, b = access(t, r, 200, strings.ToUpper(p), strings.ToUpper(m1), "http://a/", "renamed")
+	if b.PersonGUID != p {
+		t.Fatalf("known person (upper-case) got %s, want %s", b.PersonGUID, p)
+	}
+	if u := b.URLs[0]; u[2] != float64(200000) || u[3] != float64(2) || u[4] != "renamed" {
+		t.Fatalf("repeat access: %v", u)
+	}
+	pidx, _ := r.lookupPerson([]byte(p))
+	midx, _ := r.lookupMachine([]byte(m1))
+	pp, mm := r.persons[pidx], r.machines[midx]
+	// The prototype forgot last_t on repeats.
+	if pp.last != 200 || pp.first != 100 || pp.usage != 2 || mm.last != 200 || mm.usage != 2 {
+		t.Fatalf("person %+v machine %+v", pp, mm)
+	}
+	if st := r.Stats(); st.Persons != 1 || st.Machines != 1 || st.URLs != 1 || st.Accesses != 2 ||
+		st.PersonURLs != 1 || st.MachineURLs != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestAccessRejectsBadInput(t *testing.T) {
+	cases := []struct {
+		name, machine, url string
+		status             int
+		err                error
+	}{
+		{"bad machine", "zzz", "http://a/", 500, ErrBadMachine},
+		{"machine with braces", "{" + m1 + "}", "http://a/", 500, ErrBadMachine},
+		{"empty machine", "", "http://a/", 500, ErrBadMachine},
+		{"url not h or *", m1, "ftp://a/", 400, ErrBadURL},
+		{"empty url", m1, "   ", 400, ErrMissing},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newTestRegistry(t)
+			res, b := access(t, r, 1, "", c.machine, c.url, "n")
+			if res.Status != c.status || !errors.Is(res.Err, c.err) || b.Status != "failed" || res.Changed {
+				t.Fatalf("got %d %v %+v", res.Status, res.Err, b)
+			}
+			if st := r.Stats(); st.Persons+st.Machines+st.URLs+st.Accesses != 0 {
+				t.Fatalf("a rejected access changed the registry: %+v", st)
+			}
+		})
+	}
+}
+
+func TestAccessCleansInput(t *testing.T) {
+	r := newTestRegistry(t)
+	long := "http://" + strings.Repeat("x", 2000)
+	_, b := access(t, r, 1, "", m1, "  http://a\tb\nc/  ", "\tmy\x01name"+strings.Repeat("n", 100))
+	if u := b.URLs[0]; u[1] != "http://a b c/" || len(u[4].(string)) != 50 || !strings.HasPrefix(u[4].(string), "my name") {
+		t.Fatalf("cleaned = %q %q", u[1], u[4])
+	}
+	_, b = access(t, r, 1, b.PersonGUID, m1, long, "x")
+	if got := b.URLs[1][1].(string); len(got) != 1024 {
+		t.Fatalf("URL cut to %d bytes, want 1024", len(got))
+	}
+	r2 := New(Config{MaxURLLength: 3, MaxNameLength: 3})
+	if c := r2.Config(); c.MaxURLLength != 10 || c.MaxNameLength != 10 {
+		t.Fatalf("limits below 10 must clamp to 10: %+v", c)
+	}
+}
+
+func TestAccessURLMovesMachine(t *testing.T) {
+	r := newTestRegistry(t)
+	_, b := access(t, r, 1, "", m1, "http://shared/", "one")
+	p := b.PersonGUID
+	_, b = access(t, r, 2, p, m2, "http://shared/", "two")
+	if len(b.URLs) != 1 || b.URLs[0][0] != m2 {
+		t.Fatalf("person URL did not follow the machine: %v", b.URLs)
+	}
+	if !expired(t, r, m1, "http://shared/") || expired(t, r, m2, "http://shared/") {
+		t.Fatal("old machine's URL must be EXPIRED, the new one not")
+	}
+	// Re-access through the old machine clears EXPIRED there and expires m2's.
+	access(t, r, 3, p, m1, "http://shared/", "one")
+	if expired(t, r, m1, "http://shared/") || !expired(t, r, m2, "http://shared/") {
+		t.Fatal("re-access must clear EXPIRED")
+	}
+	if st := r.Stats(); st.URLs != 1 || st.MachineURLs != 2 || st.PersonURLs != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestHiddenURLsAreNotListed(t *testing.T) {
+	r := newTestRegistry(t)
+	_, b := access(t, r, 1, "", m1, "***", "hidden")
+	if len(b.URLs) != 0 {
+		t.Fatalf("*** listed: %v", b.URLs)
+	}
+	_, b = access(t, r, 2, b.PersonGUID, m1, "http://shown/", "x")
+	if len(b.URLs) != 1 || b.URLs[0][1] != "http://shown/" {
+		t.Fatalf("urls %v", b.URLs)
+	}
+}
+
+func TestQuietAccess(t *testing.T) {
+	r := newTestRegistry(t)
+	res, b := r.Do(&Request{Op: OpAccess, Flags: FlagQuiet, When: 1, Machine: []byte(m1), URL: []byte("http://a/")}, nil)
+	if res.Status != 200 || len(b) != 0 || res.Person.IsZero() || !res.Changed {
+		t.Fatalf("quiet access: %+v %q", res, b)
+	}
+}
+
+func TestHello(t *testing.T) {
+	r := newTestRegistry(t)
+	res, b := do(t, r, OpHello, 0, "", "", "", "")
+	if res.Status != 200 || b.Registry != "https://registry.my-netdata.io" || b.Hostname != "test" ||
+		b.Machine != "00000000-0000-4000-8000-000000000000" || res.Changed {
+		t.Fatalf("hello: %+v %+v", res, b)
+	}
+}

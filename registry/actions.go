@@ -1,0 +1,124 @@
+package registry
+
+// Op names an action. Its byte is the op code of the binary request format (wasm/ABI.md).
+type Op byte
+
+// The actions.
+const (
+	OpHello  Op = 'h'
+	OpAccess Op = 'a'
+	OpDelete Op = 'd'
+	OpSearch Op = 's'
+	OpSwitch Op = 'w'
+	OpStats  Op = 't'
+	OpExpire Op = 'x'
+)
+
+// Request flags.
+const (
+	// FlagQuiet leaves the urls list (and for access the whole body) out of the response.
+	FlagQuiet = 1 << 0
+	// flagReplay marks a change-log record: an unknown person is created with the logged
+	// GUID instead of a new one. Requests from outside may not set it.
+	flagReplay = 1 << 7
+)
+
+// Request is one action. Person, Machine and URL are netdata's cookie and parameters; Arg is
+// the action's own parameter: the name (access), delete_url (delete), for (search) or to
+// (switch). When is unix seconds; 0 means now.
+type Request struct {
+	Op      Op
+	Flags   uint8
+	When    uint32
+	Person  []byte
+	Machine []byte
+	URL     []byte
+	Arg     []byte
+}
+
+// Result is what an action did besides its JSON body.
+type Result struct {
+	Status  int   // netdata's HTTP status
+	Person  GUID  // the person the action resolved to; zero when none
+	Changed bool  // the action changed the registry (and must be logged)
+	Err     error // why Status is not 200
+}
+
+// Do runs one action and appends its netdata JSON body to body.
+func (r *Registry) Do(req *Request, body []byte) (Result, []byte) {
+	switch req.Op {
+	case OpHello:
+		body = r.appendHeader(body, "hello", "ok")
+		body = append(body, `,"registry":`...)
+		body = appendJSONString(body, r.cfg.RegistryToAnnounce)
+		return Result{Status: 200}, append(body, '}')
+	case OpAccess:
+		return r.access(req, body)
+	case OpDelete:
+		return r.delete(req, body)
+	case OpSearch:
+		return r.search(req, body)
+	case OpSwitch:
+		return r.switchPerson(req, body)
+	case OpStats:
+		return Result{Status: 200}, r.Stats().AppendJSON(body)
+	case OpExpire:
+		n := r.Expire(req.When)
+		body = r.appendHeader(body, "expire", "ok")
+		body = appendUintField(body, "expired", uint64(n))
+		return Result{Status: 200, Changed: n > 0}, append(body, '}')
+	}
+	return Result{Status: 400, Err: ErrBadRequest}, r.failed(body, "unknown", ErrBadRequest)
+}
+
+// failed appends a netdata "failed" body with the reason.
+func (r *Registry) failed(body []byte, action string, err error) []byte {
+	body = r.appendHeader(body, action, "failed")
+	body = append(body, `,"error":`...)
+	body = appendJSONString(body, err.Error())
+	return append(body, '}')
+}
+
+func (r *Registry) fail(body []byte, action string, status int, err error) (Result, []byte) {
+	return Result{Status: status, Err: err}, r.failed(body, action, err)
+}
+
+// cleanURL applies netdata's URL rules: trimmed, whitespace made spaces, cut to the limit, and
+// starting with 'h' or '*'.
+func (r *Registry) cleanURL(s []byte) ([]byte, error) {
+	u := cleanText(s, r.cfg.MaxURLLength, &r.urlBuf)
+	if len(u) == 0 {
+		return nil, ErrMissing
+	}
+	if u[0] != 'h' && u[0] != '*' {
+		return nil, ErrBadURL
+	}
+	return u, nil
+}
+
+// lookupPerson finds a known person by its GUID text.
+func (r *Registry) lookupPerson(s []byte) (uint32, bool) {
+	g, ok := ParseGUID(s)
+	if !ok {
+		return 0, false
+	}
+	return r.findPerson(&g)
+}
+
+func (r *Registry) lookupMachine(s []byte) (uint32, bool) {
+	g, ok := ParseGUID(s)
+	if !ok {
+		return 0, false
+	}
+	return r.findMachine(&g)
+}
+
+// hasAccessed reports whether the person has a URL linked to the machine.
+func (r *Registry) hasAccessed(p *person, m uint32) bool {
+	for _, pu := range r.personBlock(p) {
+		if pu.machine == m {
+			return true
+		}
+	}
+	return false
+}

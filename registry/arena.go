@@ -1,0 +1,184 @@
+package registry
+
+import "slices"
+
+// blockArena stores many small variable-length arrays of a pointer-free T (a person's URLs, a
+// machine's URLs) in large fixed-size chunks, addressed by a uint32 offset.
+//
+// # Notes
+//
+// One Go slice per person would cost the garbage collector a pointer to trace per person and
+// let the heap grow to twice the live data between cycles. Here the whole table is a few
+// hundred chunk allocations with no pointers inside, growth never copies existing chunks, and
+// blocks come in size classes 1, 2, 3, 4, 6, 8, 12, 16, ... (about 1.5x apart) so the slack in
+// a block averages ~17%. Freed blocks go to per-class free lists; when free space passes a
+// third of the arena, compact slides live blocks down in place (no second copy of the data).
+type blockArena[T any] struct {
+	chunks    [][]T
+	tail      uint32       // next unused offset; chunks beyond it are not allocated
+	free      [62][]uint32 // class 61 is 2^31 elements; 62 would overflow
+	freeElems uint64
+	liveElems uint64
+}
+
+const (
+	chunkShift = 16
+	chunkLen   = 1 << chunkShift
+	chunkMask  = chunkLen - 1
+)
+
+// classSize is the capacity of size class c.
+func classSize(c int) uint32 {
+	if c == 0 {
+		return 1
+	}
+	if c&1 == 1 {
+		return 1 << ((c + 1) / 2)
+	}
+	return 3 << (c/2 - 1)
+}
+
+// classFor returns the smallest class holding n elements.
+func classFor(n uint32) int {
+	c := 0
+	for classSize(c) < n {
+		c++
+	}
+	return c
+}
+
+// block returns the n elements at off.
+func (a *blockArena[T]) block(off, n uint32) []T {
+	o := off & chunkMask
+	return a.chunks[off>>chunkShift][o : o+n : o+n]
+}
+
+// alloc reserves a block for at least n elements and returns its offset and capacity.
+func (a *blockArena[T]) alloc(n uint32) (off, capacity uint32) {
+	c := classFor(n)
+	size := classSize(c)
+	a.liveElems += uint64(size)
+	if l := len(a.free[c]); l > 0 {
+		off = a.free[c][l-1]
+		a.free[c] = a.free[c][:l-1]
+		a.freeElems -= uint64(size)
+		return off, size
+	}
+	return a.carve(size), size
+}
+
+// carve takes size elements from the tail, starting a new chunk (or a run of chunks for a
+// block larger than one) when the current one cannot hold them.
+func (a *blockArena[T]) carve(size uint32) uint32 {
+	room := uint32(len(a.chunks))<<chunkShift - a.tail
+	if size <= room && (size <= chunkLen || a.tail&chunkMask == 0) {
+		off := a.tail
+		a.tail += size
+		return off
+	}
+	a.freeRange(a.tail, uint32(len(a.chunks))<<chunkShift)
+	a.tail = uint32(len(a.chunks)) << chunkShift
+	off := a.tail
+	if size <= chunkLen {
+		a.chunks = append(a.chunks, make([]T, chunkLen))
+	} else {
+		n := (size + chunkMask) >> chunkShift
+		big := make([]T, n<<chunkShift)
+		for i := uint32(0); i < n; i++ {
+			a.chunks = append(a.chunks, big[i<<chunkShift:])
+		}
+	}
+	a.tail += size
+	return off
+}
+
+// freeRange gives the unused elements [from, to) of one chunk to the free lists, largest
+// classes first.
+func (a *blockArena[T]) freeRange(from, to uint32) {
+	for c := classFor(chunkLen); c >= 0 && from < to; {
+		if s := classSize(c); s <= to-from {
+			a.free[c] = append(a.free[c], from)
+			a.freeElems += uint64(s)
+			from += s
+			continue
+		}
+		c--
+	}
+}
+
+// release returns a block to its class's free list.
+func (a *blockArena[T]) release(off, capacity uint32) {
+	c := classFor(capacity)
+	a.free[c] = append(a.free[c], off)
+	a.freeElems += uint64(capacity)
+	a.liveElems -= uint64(capacity)
+}
+
+// grow moves the n elements at off (capacity cp) to a block for at least want elements.
+func (a *blockArena[T]) grow(off, n, cp, want uint32) (newOff, newCap uint32) {
+	newOff, newCap = a.alloc(want)
+	if n > 0 {
+		copy(a.block(newOff, n), a.block(off, n))
+	}
+	if cp > 0 {
+		a.release(off, cp)
+	}
+	return newOff, newCap
+}
+
+// needsCompaction reports whether free blocks waste more than a third of the arena.
+func (a *blockArena[T]) needsCompaction() bool {
+	return a.freeElems > 1<<20 && a.freeElems*2 > a.liveElems
+}
+
+// blockRef names one live block for compact: its owner's index, offset and capacity.
+type blockRef struct{ owner, off, capacity uint32 }
+
+// compact slides every live block in refs toward offset 0, in offset order, then frees the
+// chunks left empty. moved is told each block's new offset.
+//
+// Sliding in place is safe: placing the same blocks in the same order with fewer gaps never
+// puts a block after where it was, so each copy moves data down (copy is a memmove).
+func (a *blockArena[T]) compact(refs []blockRef, moved func(owner, off uint32)) {
+	slices.SortFunc(refs, func(x, y blockRef) int { return int(int64(x.off) - int64(y.off)) })
+	a.free = [len(a.free)][]uint32{}
+	a.freeElems = 0
+	var cur uint32
+	for _, r := range refs {
+		if r.capacity > chunkLen {
+			// A block spanning chunks keeps its own memory: it never moves, and the chunks
+			// between the cursor and it stay in use through the free lists.
+			for cur < r.off {
+				end := min((cur|chunkMask)+1, r.off)
+				a.freeRange(cur, end)
+				cur = end
+			}
+			moved(r.owner, r.off)
+			cur = r.off + (r.capacity+chunkMask)&^chunkMask
+			continue
+		}
+		if cur&chunkMask+r.capacity > chunkLen {
+			cur = (cur + chunkMask) &^ chunkMask
+		}
+		if cur != r.off {
+			copy(a.block(cur, r.capacity), a.block(r.off, r.capacity))
+		}
+		moved(r.owner, cur)
+		cur += r.capacity
+	}
+	used := (cur + chunkMask) >> chunkShift
+	for i := used; i < uint32(len(a.chunks)); i++ {
+		a.chunks[i] = nil
+	}
+	a.chunks = a.chunks[:used]
+	a.tail = cur
+}
+
+// memBytes is the arena's memory: allocated chunks plus free-list bookkeeping.
+func (a *blockArena[T]) memBytes(elemSize int) int {
+	total := len(a.chunks) * chunkLen * elemSize
+	for _, f := range a.free {
+		total += cap(f) * 4
+	}
+	return total
+}

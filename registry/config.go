@@ -1,0 +1,63 @@
+package registry
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// Config holds the registry's settings. Zero fields take netdata's defaults (see Defaults).
+// The persistence layer reads and writes them as netdata's [registry] keys in the INI config
+// registry.
+type Config struct {
+	Hostname           string // "registry hostname": answered in every response
+	MachineGUID        string // this registry's own machine GUID, answered in every response
+	RegistryToAnnounce string // "registry to announce", answered by hello
+	MaxURLLength       int    // "max URL length", at least 10
+	MaxNameLength      int    // "max URL name length", at least 10
+	ExpireIdleDays     int    // "registry expire idle persons": persons idle longer are purged
+	// Rand is the source of new person GUIDs' random bits; crypto/rand when nil.
+	Rand io.Reader
+	// Now gives the time (unix seconds) for requests that carry none; time.Now when nil.
+	Now func() uint32
+}
+
+// Defaults returns netdata's defaults.
+func Defaults() Config {
+	return Config{
+		Hostname:           "regwasm",
+		RegistryToAnnounce: "https://registry.my-netdata.io",
+		MaxURLLength:       1024,
+		MaxNameLength:      50,
+		ExpireIdleDays:     365,
+	}
+}
+
+// withDefaults fills zero fields with Defaults and clamps limits to netdata's minimum of 10.
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.Hostname == "" {
+		c.Hostname = d.Hostname
+	}
+	if c.RegistryToAnnounce == "" {
+		c.RegistryToAnnounce = d.RegistryToAnnounce
+	}
+	if c.MaxURLLength == 0 {
+		c.MaxURLLength = d.MaxURLLength
+	}
+	if c.MaxNameLength == 0 {
+		c.MaxNameLength = d.MaxNameLength
+	}
+	c.MaxURLLength = max(c.MaxURLLength, 10)
+	c.MaxNameLength = max(c.MaxNameLength, 10)
+	if c.ExpireIdleDays == 0 {
+		c.ExpireIdleDays = d.ExpireIdleDays
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Now == nil {
+		c.Now = func() uint32 { return uint32(time.Now().Unix()) }
+	}
+	return c
+}

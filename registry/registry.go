@@ -1,0 +1,197 @@
+package registry
+
+// Registry is the in-memory registry: persons, machines, URLs and the links between them.
+// It is not safe for concurrent use; hosts serialize calls.
+type Registry struct {
+	cfg Config
+
+	persons      []person // by index; free slots have a zero GUID
+	freePersons  []uint32
+	personIndex  guidIndex
+	machines     []machine
+	machineIndex guidIndex
+
+	personURLs  blockArena[personURL]
+	machineURLs blockArena[machineURL]
+	urls        internTable
+	names       internTable
+
+	accesses    uint64 // netdata's usages_count
+	personLinks uint64 // live person-URL entries
+	machLinks   uint64 // live machine-URL entries
+
+	urlBuf, nameBuf []byte    // cleaning buffers
+	reqs            []Request // Handle's parsed batch, reused
+	body            []byte    // Handle's body buffer, reused
+}
+
+// person is one browser identity. Its URLs are the block [off, off+n) of personURLs.
+type person struct {
+	guid               GUID
+	first, last, usage uint32
+	off, n, cap        uint32
+}
+
+// machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs.
+type machine struct {
+	guid               GUID
+	first, last, usage uint32
+	off, n, cap        uint32
+}
+
+// personURL links a person to a URL and the machine it last reached there.
+type personURL struct {
+	url, machine, name uint32 // url and name are intern ids, machine an index
+	first, last        uint32
+	usage              uint32 // usages in the low 31 bits, flagExpired on top
+}
+
+// machineURL is one URL a machine was reached through.
+type machineURL struct {
+	url         uint32
+	first, last uint32
+	usage       uint32
+}
+
+const (
+	flagExpired = 1 << 31
+	usageMask   = flagExpired - 1
+)
+
+// bump counts one more usage, saturating, and clears the EXPIRED flag (re-access revives).
+func bump(u uint32) uint32 {
+	if u&usageMask != usageMask {
+		u++
+	}
+	return u &^ flagExpired
+}
+
+// New returns an empty registry.
+func New(cfg Config) *Registry {
+	return &Registry{
+		cfg:          cfg.withDefaults(),
+		personIndex:  newGUIDIndex(),
+		machineIndex: newGUIDIndex(),
+		urls:         newInternTable(),
+		names:        newInternTable(),
+	}
+}
+
+// Config returns the registry's settings, defaults filled in.
+func (r *Registry) Config() Config { return r.cfg }
+
+func (r *Registry) personBlock(p *person) []personURL {
+	if p.n == 0 {
+		return nil
+	}
+	return r.personURLs.block(p.off, p.n)
+}
+
+func (r *Registry) machineBlock(m *machine) []machineURL {
+	if m.n == 0 {
+		return nil
+	}
+	return r.machineURLs.block(m.off, m.n)
+}
+
+// findPersonURL returns the index of url in p's block, or -1.
+func (r *Registry) findPersonURL(p *person, url uint32) int {
+	for i, pu := range r.personBlock(p) {
+		if pu.url == url {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *Registry) findMachineURL(m *machine, url uint32) int {
+	for i, mu := range r.machineBlock(m) {
+		if mu.url == url {
+			return i
+		}
+	}
+	return -1
+}
+
+// newPerson adds a person with the given GUID.
+func (r *Registry) newPerson(g GUID, when uint32) uint32 {
+	var idx uint32
+	if n := len(r.freePersons); n > 0 {
+		idx = r.freePersons[n-1]
+		r.freePersons = r.freePersons[:n-1]
+	} else {
+		idx = uint32(len(r.persons))
+		r.persons = append(r.persons, person{})
+	}
+	r.persons[idx] = person{guid: g, first: when, last: when}
+	r.personIndex.insert(&g, idx, r.personGUID)
+	return idx
+}
+
+func (r *Registry) newMachine(g GUID, when uint32) uint32 {
+	idx := uint32(len(r.machines))
+	r.machines = append(r.machines, machine{guid: g, first: when, last: when})
+	r.machineIndex.insert(&g, idx, r.machineGUID)
+	return idx
+}
+
+func (r *Registry) personGUID(i uint32) *GUID  { return &r.persons[i].guid }
+func (r *Registry) machineGUID(i uint32) *GUID { return &r.machines[i].guid }
+
+// findPerson returns the index of a known person.
+func (r *Registry) findPerson(g *GUID) (uint32, bool) { return r.personIndex.find(g, r.personGUID) }
+
+// findMachine returns the index of a known machine.
+func (r *Registry) findMachine(g *GUID) (uint32, bool) {
+	return r.machineIndex.find(g, r.machineGUID)
+}
+
+// appendPersonURL adds pu at the end of p's block, growing it if full.
+func (r *Registry) appendPersonURL(p *person, pu personURL) {
+	if p.n == p.cap {
+		p.off, p.cap = r.personURLs.grow(p.off, p.n, p.cap, p.n+1)
+	}
+	p.n++
+	r.personURLs.block(p.off, p.n)[p.n-1] = pu
+	r.personLinks++
+	r.maybeCompactPersons()
+}
+
+func (r *Registry) appendMachineURL(m *machine, mu machineURL) {
+	if m.n == m.cap {
+		m.off, m.cap = r.machineURLs.grow(m.off, m.n, m.cap, m.n+1)
+	}
+	m.n++
+	r.machineURLs.block(m.off, m.n)[m.n-1] = mu
+	r.machLinks++
+}
+
+// removePersonURL drops entry i of p's block, keeping the order of the others (responses list
+// URLs in the order they were first linked).
+func (r *Registry) removePersonURL(p *person, i int) {
+	b := r.personBlock(p)
+	r.urls.unref(b[i].url)
+	r.names.unref(b[i].name)
+	copy(b[i:], b[i+1:])
+	p.n--
+	r.personLinks--
+	if p.n == 0 {
+		r.personURLs.release(p.off, p.cap)
+		p.off, p.cap = 0, 0
+	}
+	r.maybeCompactPersons()
+}
+
+// maybeCompactPersons compacts the person-URL arena when freed blocks waste too much of it.
+func (r *Registry) maybeCompactPersons() {
+	if !r.personURLs.needsCompaction() {
+		return
+	}
+	refs := make([]blockRef, 0, len(r.persons))
+	for i := range r.persons {
+		if p := &r.persons[i]; p.cap > 0 {
+			refs = append(refs, blockRef{owner: uint32(i), off: p.off, capacity: p.cap})
+		}
+	}
+	r.personURLs.compact(refs, func(owner, off uint32) { r.persons[owner].off = off })
+}

@@ -1,0 +1,156 @@
+package registry
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+func TestHandleBatch(t *testing.T) {
+	r := newTestRegistry(t)
+	var batch []byte
+	batch = AppendRequest(batch, &Request{Op: OpHello})
+	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")})
+	batch = AppendRequest(batch, &Request{Op: OpStats})
+	var logged []Request
+	out, err := r.Handle(batch, nil, func(req *Request, res Result) error {
+		logged = append(logged, *req)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps, err := ParseResponses(out)
+	if err != nil || len(resps) != 3 {
+		t.Fatalf("%d responses, %v", len(resps), err)
+	}
+	if resps[1].Status != 200 || len(resps[1].Person) != 36 || len(logged) != 1 || logged[0].When != 5 {
+		t.Fatalf("access response %+v, logged %d", resps[1], len(logged))
+	}
+	if string(resps[2].Body) != `{"persons":1,"machines":1,"urls":1,"accesses":1,"person_urls":1,"machine_urls":1,"bytes":`+
+		strconv.FormatUint(r.Stats().Bytes, 10)+`}` {
+		t.Fatalf("stats body %s", resps[2].Body)
+	}
+}
+
+func TestHandleRejectsMalformedBatchWhole(t *testing.T) {
+	good := AppendRequest(nil, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/")})
+	cases := map[string][]byte{
+		"unknown op":     append(append([]byte{}, good...), 'Z', 0, 0),
+		"truncated":      good[:len(good)-1],
+		"reserved flag":  append(append([]byte{}, good...), 'a', flagReplay, 1, 0, 0, 0, 0),
+		"huge field":     append(append([]byte{}, good...), 'a', 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f),
+		"time too large": append(append([]byte{}, good...), 'h', 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01),
+	}
+	for name, batch := range cases {
+		r := newTestRegistry(t)
+		_, err := r.Handle(batch, nil, nil)
+		if !errors.Is(err, ErrBadRequest) {
+			t.Fatalf("%s: err = %v", name, err)
+		}
+		if st := r.Stats(); st.Accesses != 0 {
+			t.Fatalf("%s: a rejected batch applied %d accesses", name, st.Accesses)
+		}
+	}
+}
+
+// TestCountersMatchContents is a property test: after every one of many random actions the
+// counters and reference counts equal what the tables hold.
+func TestCountersMatchContents(t *testing.T) {
+	for seed := uint64(0); seed < 8; seed++ {
+		rnd := rand.New(rand.NewPCG(seed, 1))
+		r := New(Config{ExpireIdleDays: 1, Rand: seeded{rand.NewChaCha8([32]byte{byte(seed)})}})
+		randomActions(t, r, rnd, 3000)
+	}
+}
+
+var testMachines = []string{m1, m2, m3, "44444444-4444-4444-8444-444444444444", "not-a-guid", ""}
+var testURLs = []string{"http://a/", "http://b/", "https://c:19999/", "***", "*x", "ftp://no/", " http://a/ ", ""}
+
+func randomActions(t testing.TB, r *Registry, rnd *rand.Rand, n int) {
+	var persons []string
+	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
+	person := func() string {
+		if len(persons) == 0 || rnd.IntN(8) == 0 {
+			return pick([]string{"", "garbage", m1})
+		}
+		return persons[rnd.IntN(len(persons))]
+	}
+	when := uint32(1000)
+	for i := 0; i < n; i++ {
+		when += uint32(rnd.IntN(20000))
+		req := Request{When: when, Person: []byte(person()), Machine: []byte(pick(testMachines)), URL: []byte(pick(testURLs))}
+		switch k := rnd.IntN(20); {
+		case k < 12:
+			req.Op, req.Arg = OpAccess, []byte(pick([]string{"a", "b", "", "a long name " + strconv.Itoa(k)}))
+		case k < 15:
+			req.Op, req.Arg = OpDelete, []byte(pick(testURLs))
+		case k < 17:
+			req.Op, req.Arg = OpSearch, []byte(pick(testMachines))
+		case k < 19:
+			req.Op, req.Arg = OpSwitch, []byte(person())
+		default:
+			req.Op = OpExpire
+		}
+		res, _ := r.Do(&req, nil)
+		if res.Status == 200 && req.Op == OpAccess {
+			persons = append(persons, res.Person.String())
+		}
+		if err := r.checkInvariants(); err != nil {
+			t.Fatalf("after action %d (%c): %v", i, req.Op, err)
+		}
+	}
+}
+
+func FuzzHandle(f *testing.F) {
+	f.Add(AppendRequest(nil, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")}))
+	f.Add(AppendRequest(nil, &Request{Op: OpDelete, Person: []byte(m1), Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("http://a/")}))
+	f.Add(AppendRequest(nil, &Request{Op: OpSwitch, Person: []byte(m1), Machine: []byte(m1), URL: []byte("h"), Arg: []byte(m2)}))
+	f.Add([]byte("a\x00\x01\x00\x24" + m1 + "\x09http://a/\x00"))
+	f.Fuzz(func(t *testing.T, batch []byte) {
+		r := newTestRegistry(t)
+		// Seed some state so delete/search/switch have something to find.
+		r.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Machine: []byte(m1), URL: []byte("http://a/")}), nil, nil)
+		before := r.Stats()
+		out, err := r.Handle(batch, nil, nil)
+		if err != nil {
+			if r.Stats() != before {
+				t.Fatal("a rejected batch changed the registry")
+			}
+			return
+		}
+		if _, err := ParseResponses(out); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.checkInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzAccess(f *testing.F) {
+	f.Add("", m1, "http://a/", "name", "http://b/")
+	f.Add(m1, strings_upper(m1), "*\x00\t", "\xff\xfe", "h")
+	f.Fuzz(func(t *testing.T, person, machine, url, name, url2 string) {
+		r := newTestRegistry(t)
+		res, _ := r.Do(&Request{Op: OpAccess, When: 1, Person: []byte(person), Machine: []byte(machine), URL: []byte(url), Arg: []byte(name)}, nil)
+		p := res.Person.String()
+		r.Do(&Request{Op: OpAccess, When: 2, Person: []byte(p), Machine: []byte(m2), URL: []byte(url), Arg: []byte(name)}, nil)
+		r.Do(&Request{Op: OpDelete, When: 3, Person: []byte(p), Machine: []byte(m2), URL: []byte(url2), Arg: []byte(url)}, nil)
+		r.Do(&Request{Op: OpSearch, When: 3, Person: []byte(p), Machine: []byte(m2), URL: []byte(url), Arg: []byte(machine)}, nil)
+		if err := r.checkInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func strings_upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 32
+		}
+	}
+	return string(b)
+}

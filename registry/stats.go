@@ -1,0 +1,46 @@
+package registry
+
+import "unsafe"
+
+// Stats are the registry's counters (netdata's, plus memory).
+type Stats struct {
+	Persons     uint64 `json:"persons"`
+	Machines    uint64 `json:"machines"`
+	URLs        uint64 `json:"urls"`         // unique URLs
+	Accesses    uint64 `json:"accesses"`     // access actions recorded (netdata's usages)
+	PersonURLs  uint64 `json:"person_urls"`  // person-URL links
+	MachineURLs uint64 `json:"machine_urls"` // machine-URL links
+	Bytes       uint64 `json:"bytes"`        // memory held by the tables
+}
+
+// Stats returns the counters.
+func (r *Registry) Stats() Stats {
+	bytes := cap(r.persons)*int(unsafe.Sizeof(person{})) + cap(r.freePersons)*4 +
+		cap(r.machines)*int(unsafe.Sizeof(machine{})) +
+		r.personIndex.memBytes() + r.machineIndex.memBytes() +
+		r.personURLs.memBytes(int(unsafe.Sizeof(personURL{}))) +
+		r.machineURLs.memBytes(int(unsafe.Sizeof(machineURL{}))) +
+		r.urls.memBytes() + r.names.memBytes()
+	return Stats{
+		Persons:     uint64(r.personIndex.count),
+		Machines:    uint64(r.machineIndex.count),
+		URLs:        uint64(r.urls.live),
+		Accesses:    r.accesses,
+		PersonURLs:  r.personLinks,
+		MachineURLs: r.machLinks,
+		Bytes:       uint64(bytes),
+	}
+}
+
+// AppendJSON appends the counters as a JSON object.
+func (s Stats) AppendJSON(b []byte) []byte {
+	b = append(b, `{"persons":`...)
+	b = appendUint(b, s.Persons)
+	b = appendUintField(b, "machines", s.Machines)
+	b = appendUintField(b, "urls", s.URLs)
+	b = appendUintField(b, "accesses", s.Accesses)
+	b = appendUintField(b, "person_urls", s.PersonURLs)
+	b = appendUintField(b, "machine_urls", s.MachineURLs)
+	b = appendUintField(b, "bytes", s.Bytes)
+	return append(b, '}')
+}
