@@ -12,6 +12,10 @@ const (
 	OpSwitch Op = 'w'
 	OpStats  Op = 't'
 	OpExpire Op = 'x'
+	OpConfig Op = 'c'
+	OpCheck  Op = 'k'
+	OpImport Op = 'i'
+	OpExport Op = 'e'
 )
 
 // Request flags.
@@ -61,7 +65,21 @@ func (r *Registry) Do(req *Request, body []byte) (Result, []byte) {
 	case OpSwitch:
 		return r.switchPerson(req, body)
 	case OpStats:
-		return Result{Status: 200}, r.Stats().AppendJSON(body)
+		body = r.Stats().AppendJSON(body)
+		if r.describe != nil {
+			body = append(r.describe(OpStats, body[:len(body)-1]), '}')
+		}
+		return Result{Status: 200}, body
+	case OpConfig:
+		if r.describe == nil {
+			return Result{Status: 200}, append(body, "{}"...)
+		}
+		return Result{Status: 200}, r.describe(OpConfig, body)
+	case OpCheck, OpImport, OpExport:
+		if r.fileOp == nil {
+			return r.fail(body, "file", 400, ErrNoStorage)
+		}
+		return r.fileOp(req, body)
 	case OpExpire:
 		n := r.Expire(req.When)
 		body = r.appendHeader(body, "expire", "ok")

@@ -1,8 +1,9 @@
 package registry
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"io"
+	"math/rand/v2"
 	"time"
 )
 
@@ -16,7 +17,10 @@ type Config struct {
 	MaxURLLength       int    // "max URL length", at least 10
 	MaxNameLength      int    // "max URL name length", at least 10
 	ExpireIdleDays     int    // "registry expire idle persons": persons idle longer are purged
-	// Rand is the source of new person GUIDs' random bits; crypto/rand when nil.
+	// Rand is the source of new person GUIDs' random bits. When nil, a ChaCha8 stream keyed
+	// with 256 bits of the runtime's OS-seeded randomness. (Not crypto/rand: it would pull
+	// math/big, fmt and reflect into the WebAssembly module; the module passes WASI's
+	// random_get instead.)
 	Rand io.Reader
 	// Now gives the time (unix seconds) for requests that carry none; time.Now when nil.
 	Now func() uint32
@@ -54,7 +58,11 @@ func (c Config) withDefaults() Config {
 		c.ExpireIdleDays = d.ExpireIdleDays
 	}
 	if c.Rand == nil {
-		c.Rand = rand.Reader
+		var key [32]byte
+		for i := 0; i < 32; i += 8 {
+			binary.LittleEndian.PutUint64(key[i:], rand.Uint64())
+		}
+		c.Rand = rand.NewChaCha8(key)
 	}
 	if c.Now == nil {
 		c.Now = func() uint32 { return uint32(time.Now().Unix()) }

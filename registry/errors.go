@@ -13,4 +13,5 @@ var (
 	ErrNotAccessed = errors.New("registry: person never accessed that machine")
 	ErrBadRequest  = errors.New("registry: malformed request")
 	ErrBadConfig   = errors.New("registry: invalid configuration")
+	ErrNoStorage   = errors.New("registry: this action needs a Store")
 )

@@ -20,6 +20,12 @@ type Registry struct {
 	personLinks uint64 // live person-URL entries
 	machLinks   uint64 // live machine-URL entries
 
+	// describe, set by a Store, adds storage fields to stats (appending to an open object)
+	// and answers config.
+	describe func(op Op, b []byte) []byte
+	// fileOp, set by a Store, runs the actions on files: check, import, export.
+	fileOp func(req *Request, body []byte) (Result, []byte)
+
 	urlBuf, nameBuf []byte    // cleaning buffers
 	reqs            []Request // Handle's parsed batch, reused
 	body            []byte    // Handle's body buffer, reused

@@ -15,10 +15,16 @@ const (
 // fieldCount is how many string fields each op carries.
 func fieldCount(op Op) (int, bool) {
 	switch op {
-	case OpHello, OpStats, OpExpire:
+	case OpHello, OpStats, OpExpire, OpConfig:
 		return 0, true
 	case OpAccess, OpDelete, OpSearch, OpSwitch:
 		return 4, true
+	case OpCheck:
+		return 0, true
+	case OpImport:
+		return 2, true
+	case OpExport:
+		return 1, true
 	}
 	return 0, false
 }

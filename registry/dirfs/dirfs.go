@@ -1,0 +1,206 @@
+// Package dirfs is the directory-backed [registry.Storage]: the registry's files as plain
+// files in one directory, through nothing but what WASI preview1 offers (open, read, write,
+// fsync, unlink, readdir). It runs natively and inside the GOOS=wasip1 module, where the
+// directory is the host's preopen "/".
+//
+// # Notes
+//
+// WriteFile truncates and writes in place, with no temporary file and rename: crash safety
+// comes from the rotation, which never overwrites the current file. Sync fsyncs the file and
+// then its directory, so a new file's entry is durable too; Remove fsyncs the directory,
+// because removing the old file is how a rotation commits. Where a directory cannot be
+// fsynced (some WASI hosts, some systems) that part is skipped.
+package dirfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/regwasm/regwasm/registry"
+)
+
+// Dir is a directory of registry files.
+type Dir struct {
+	dir string
+}
+
+var _ registry.Storage = (*Dir)(nil)
+
+// Open returns the Storage of an existing directory.
+func Open(dir string) (*Dir, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, wrap("open", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, wrap("open", dir, syscall.ENOTDIR)
+	}
+	return &Dir{dir: dir}, nil
+}
+
+// Path returns the directory.
+func (d *Dir) Path() string { return d.dir }
+
+func (d *Dir) path(name string) (string, error) {
+	if err := registry.ValidName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.dir, name), nil
+}
+
+// ReadFile returns the content of name.
+func (d *Dir) ReadFile(name string) ([]byte, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, wrap("read", p, err)
+	}
+	return data, nil
+}
+
+// WriteFile creates or truncates name and writes data.
+func (d *Dir) WriteFile(name string, data []byte) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	return wrap("write", p, os.WriteFile(p, data, 0o644))
+}
+
+// AppendFile appends data to name, creating it if missing.
+func (d *Dir) AppendFile(name string, data []byte) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return wrap("append", p, err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return wrap("append", p, err)
+}
+
+// Sync fsyncs name, then the directory.
+func (d *Dir) Sync(name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		return wrap("sync", p, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return wrap("sync", p, err)
+	}
+	return d.syncDir()
+}
+
+// Remove deletes name and fsyncs the directory; a missing file is not an error.
+func (d *Dir) Remove(name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return wrap("remove", p, err)
+	}
+	return d.syncDir()
+}
+
+// Size returns the length of name.
+func (d *Dir) Size(name string) (int64, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, wrap("size", p, err)
+	}
+	return fi.Size(), nil
+}
+
+// List returns the names of the regular files that are valid registry names, sorted.
+// Other entries in the directory are not the registry's and are ignored.
+func (d *Dir) List() ([]string, error) {
+	ents, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, wrap("list", d.dir, err)
+	}
+	var names []string
+	for _, e := range ents { // sorted by name
+		if e.Type().IsRegular() && registry.ValidName(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// syncDir makes the directory's entries durable where the system can.
+func (d *Dir) syncDir() error {
+	f, err := os.Open(d.dir)
+	if err != nil {
+		return wrap("sync", d.dir, err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !unsupported(err) {
+		return wrap("sync", d.dir, err)
+	}
+	return nil
+}
+
+// unsupported reports errors meaning "a directory cannot be fsynced here": Linux and the
+// BSDs may say EINVAL, WASI hosts ENOTSUP, ENOSYS, EBADF or EISDIR.
+func unsupported(err error) bool {
+	for _, e := range []error{syscall.EINVAL, syscall.ENOTSUP, syscall.ENOSYS, syscall.EBADF, syscall.EISDIR, errors.ErrUnsupported} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// ioError is an OS error that also matches registry.ErrNoSpace when the disk is full.
+type ioError struct{ err error }
+
+func (e *ioError) Error() string { return e.err.Error() }
+func (e *ioError) Unwrap() []error {
+	if errors.Is(e.err, syscall.ENOSPC) {
+		return []error{e.err, registry.ErrNoSpace}
+	}
+	return []error{e.err}
+}
+
+// wrap returns err (nil if nil) as a *registry.FileError on path, without the *fs.PathError
+// layer that would repeat the path.
+func wrap(op, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &registry.FileError{Op: op, Name: path, Err: &ioError{err}}
+}

@@ -1,0 +1,160 @@
+//go:build wasip1
+
+// Command wasm is registry.wasm: the registry core as a WASI preview1 reactor. It is glue
+// only; wasm/ABI.md is its contract and every function here maps one export onto
+// registry.Store.
+package main
+
+import (
+	"errors"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/regwasm/regwasm/registry"
+	"github.com/regwasm/regwasm/registry/dirfs"
+)
+
+// Error codes returned by request, save and load (wasm/ABI.md).
+const (
+	codeBadRequest = -1
+	codeStorage    = -2
+	codeCorrupt    = -3
+	codeInternal   = -4
+)
+
+// The module's state. A reactor has no main loop: the exports below are its only entries and
+// the host calls them one at a time.
+var (
+	store  *registry.Store
+	input  []byte // alloc's buffer
+	output []byte // the last result
+	slot   uint32 // result_slot: the pointer of the last result
+)
+
+var errRandom = errors.New("registry: WASI random_get failed")
+
+func main() {}
+
+func init() {
+	// The tables hold no pointers, so a collection is cheap but its heap target (twice the
+	// live heap at GOGC=100) is not: a lower target keeps linear memory, which never
+	// shrinks, closer to the data. Measured in BENCHMARKS.md.
+	debug.SetGCPercent(50)
+}
+
+//go:wasmexport result_slot
+func resultSlot() uint32 { return uint32(uintptr(unsafe.Pointer(&slot))) }
+
+//go:wasmexport alloc
+func alloc(size int32) uint32 {
+	if size < 0 || size > registry.MaxBatchLength {
+		return 0
+	}
+	if int(size) > cap(input) {
+		input = make([]byte, size, max(int(size), 2*cap(input)))
+	}
+	input = input[:max(size, 1)]
+	return uint32(uintptr(unsafe.Pointer(&input[0])))
+}
+
+//go:wasmexport request
+func request(ptr, size uint32) int32 {
+	if len(input) == 0 || ptr != uint32(uintptr(unsafe.Pointer(&input[0]))) || int(size) > len(input) {
+		return fail(codeBadRequest, errors.New("registry: request must be in the buffer alloc returned"))
+	}
+	return guard(func() (int32, error) {
+		if err := open(); err != nil {
+			return 0, err
+		}
+		var err error
+		output, err = store.Handle(input[:size], output[:0])
+		return int32(len(output)), err
+	})
+}
+
+//go:wasmexport save
+func save() int32 {
+	return guard(func() (int32, error) {
+		if err := open(); err != nil {
+			return 0, err
+		}
+		info, err := store.Save()
+		if err != nil {
+			return 0, err
+		}
+		output = info.AppendJSON(output[:0])
+		return int32(len(output)), nil
+	})
+}
+
+//go:wasmexport load
+func load() int32 {
+	return guard(func() (int32, error) {
+		if store == nil {
+			if err := open(); err != nil {
+				return 0, err
+			}
+		} else if err := store.Load(); err != nil {
+			return 0, err
+		}
+		output = store.AppendStatsJSON(output[:0])
+		return int32(len(output)), nil
+	})
+}
+
+// trap panics on purpose, so hosts can test that they survive a trapped instance.
+//
+//go:wasmexport trap
+func trap() { panic("registry: trap requested by the host") }
+
+// open opens the store over the preopened directory "/" on first use.
+func open() error {
+	if store != nil {
+		return nil
+	}
+	dir, err := dirfs.Open("/")
+	if err != nil {
+		return err
+	}
+	store, err = registry.OpenStore(dir, &registry.Config{Rand: wasiRandom{}})
+	return err
+}
+
+// guard runs fn, turns its error into a code and a message, and sets the result slot.
+func guard(fn func() (int32, error)) int32 {
+	n, err := fn()
+	if err != nil {
+		return fail(codeOf(err), err)
+	}
+	slot = resultPointer()
+	return n
+}
+
+func codeOf(err error) int32 {
+	switch {
+	case errors.Is(err, registry.ErrBadRequest):
+		return codeBadRequest
+	case errors.Is(err, registry.ErrCorrupt):
+		return codeCorrupt
+	case errors.Is(err, registry.ErrBadConfig):
+		return codeCorrupt
+	}
+	var fe *registry.FileError
+	if errors.As(err, &fe) {
+		return codeStorage
+	}
+	return codeStorage
+}
+
+func fail(code int32, err error) int32 {
+	output = append(output[:0], err.Error()...)
+	slot = resultPointer()
+	return code
+}
+
+func resultPointer() uint32 {
+	if cap(output) == 0 {
+		output = make([]byte, 0, 4096)
+	}
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(output))))
+}
