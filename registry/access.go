@@ -8,7 +8,7 @@ package registry
 func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	const action = "access"
 	mg, ok := ParseGUID(req.Machine)
-	if !ok {
+	if !ok || mg.IsZero() {
 		return r.fail(body, action, 500, ErrBadMachine)
 	}
 	url, err := r.cleanURL(req.URL)
@@ -21,7 +21,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	pg, pok := ParseGUID(req.Person)
 	var pidx uint32
 	known := false
-	if pok {
+	if pok && !pg.IsZero() {
 		pidx, known = r.findPerson(&pg)
 	}
 	if !known {
@@ -139,7 +139,17 @@ func (r *Registry) appendPersonURLs(body []byte, p *person) []byte {
 			body = append(body, ',')
 		}
 		first = false
-		body = appendURLEntry(body, r.machines[pu.machine].guid, u, pu.last, pu.usage, r.names.bytes(pu.name))
+		body = appendURLEntry(body, r.machines[pu.machine].guid, u, pu.last, pu.usage, r.names.bytes(pu.name), r.urlExpired(pu))
 	}
 	return append(body, ']')
+}
+
+// urlExpired reports whether the machine a person-URL points to has since lost that URL to
+// another machine (netdata's EXPIRED flag on the machine's URL).
+func (r *Registry) urlExpired(pu personURL) bool {
+	m := &r.machines[pu.machine]
+	if i := r.findMachineURL(m, pu.url); i >= 0 {
+		return r.machineBlock(m)[i].usage&flagExpired != 0
+	}
+	return false
 }

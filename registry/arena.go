@@ -74,13 +74,19 @@ func (a *blockArena[T]) carve(size uint32) uint32 {
 	if size <= room && (size <= chunkLen || a.tail&chunkMask == 0) {
 		off := a.tail
 		a.tail += size
+		a.reserve(off, size)
 		return off
 	}
-	a.freeRange(a.tail, uint32(len(a.chunks))<<chunkShift)
+	if end := uint32(len(a.chunks)) << chunkShift; a.tail < end {
+		a.reserve(a.tail, end-a.tail) // the rest of the chunk must exist to be handed out
+		a.freeRange(a.tail, end)
+	}
 	a.tail = uint32(len(a.chunks)) << chunkShift
 	off := a.tail
 	if size <= chunkLen {
-		a.chunks = append(a.chunks, make([]T, chunkLen))
+		// Chunks start small and grow by doubling up to chunkLen (reserve), so a small
+		// registry does not pay for a full chunk.
+		a.chunks = append(a.chunks, make([]T, max(size, 64)))
 	} else {
 		n := (size + chunkMask) >> chunkShift
 		big := make([]T, n<<chunkShift)
@@ -90,6 +96,19 @@ func (a *blockArena[T]) carve(size uint32) uint32 {
 	}
 	a.tail += size
 	return off
+}
+
+// reserve makes sure the chunk holding [off, off+size) is long enough. Only the last
+// chunk can be short; growing it copies at most half a chunk.
+func (a *blockArena[T]) reserve(off, size uint32) {
+	c := &a.chunks[off>>chunkShift]
+	end := int(off&chunkMask + size)
+	if end <= len(*c) {
+		return
+	}
+	grown := make([]T, min(max(end, 2*len(*c)), chunkLen))
+	copy(grown, *c)
+	*c = grown
 }
 
 // freeRange gives the unused elements [from, to) of one chunk to the free lists, largest
@@ -176,7 +195,14 @@ func (a *blockArena[T]) compact(refs []blockRef, moved func(owner, off uint32)) 
 
 // memBytes is the arena's memory: allocated chunks plus free-list bookkeeping.
 func (a *blockArena[T]) memBytes(elemSize int) int {
-	total := len(a.chunks) * chunkLen * elemSize
+	total := 0
+	for i, c := range a.chunks {
+		if i == 0 || len(a.chunks[i-1]) <= chunkLen {
+			total += min(len(c), chunkLen) * elemSize
+		} else {
+			total += chunkLen * elemSize // part of a run of chunks
+		}
+	}
 	for _, f := range a.free {
 		total += cap(f) * 4
 	}

@@ -11,8 +11,9 @@ func cleanText(s []byte, max int, buf *[]byte) []byte {
 		s = s[:len(s)-1]
 	}
 	if len(s) > max {
+		// Trim again after the cut, so cleaning a cleaned value changes nothing.
 		s = trimUTF8(s[:max])
-		for len(s) > 0 && s[len(s)-1] == ' ' {
+		for len(s) > 0 && isSpaceOrCtl(s[len(s)-1]) {
 			s = s[:len(s)-1]
 		}
 	}

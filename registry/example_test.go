@@ -24,6 +24,6 @@ func Example() {
 	fmt.Println(st.Persons, st.Machines, st.URLs, st.Accesses)
 	// Output:
 	// 200 true
-	// "urls":[["5f8b2f9e-6d3a-4a8e-9c1b-2f4e6a8d0c1e","http://box:19999/",1700000060000,2,"box"]]}
+	// "urls":[["5f8b2f9e-6d3a-4a8e-9c1b-2f4e6a8d0c1e","http://box:19999/",1700000060000,2,"box",0]]}
 	// 1 1 1 2
 }

@@ -29,16 +29,16 @@ type INI struct {
 
 type iniLine struct {
 	text string // without the newline
-	kind lineKind
-	eq   int // linePair: index of the first '='
+	kind iniLineKind
+	eq   int // iniPair: index of the first '='
 }
 
-type lineKind uint8
+type iniLineKind uint8
 
 const (
-	lineOther lineKind = iota
-	lineHeader
-	linePair
+	iniOther iniLineKind = iota
+	iniHeader
+	iniPair
 )
 
 func (l iniLine) name() string  { return l.text[1 : len(l.text)-1] }
@@ -63,9 +63,9 @@ func parseINI(data []byte) (*INI, error) {
 			if len(line) < 2 || line[len(line)-1] != ']' {
 				return nil, withDetail(ErrBadConfig, "line "+strconv.Itoa(n)+": section header does not end with ']'")
 			}
-			l.kind = lineHeader
+			l.kind = iniHeader
 		case eq >= 0:
-			l.kind, l.eq = linePair, eq
+			l.kind, l.eq = iniPair, eq
 		}
 		f.lines = append(f.lines, l)
 		off = next
@@ -93,7 +93,7 @@ func (f *INI) Bytes() []byte {
 func (f *INI) walk(fn func(i int, section string, l iniLine) bool) {
 	section := ""
 	for i, l := range f.lines {
-		if l.kind == lineHeader {
+		if l.kind == iniHeader {
 			section = l.name()
 		}
 		if !fn(i, section, l) {
@@ -107,12 +107,12 @@ func (f *INI) walk(fn func(i int, section string, l iniLine) bool) {
 // anonymous section. A value that does not parse as its entry's kind leaves its variable
 // untouched too; Read fills the other entries and returns the first such error.
 func (f *INI) Read(section string, entries []Entry) error {
-	if err := checkEntries(section, entries); err != nil {
+	if err := iniCheckEntries(section, entries); err != nil {
 		return err
 	}
 	var first error
 	f.walk(func(_ int, s string, l iniLine) bool {
-		if l.kind != linePair || s != section {
+		if l.kind != iniPair || s != section {
 			return true
 		}
 		for _, e := range entries {
@@ -130,7 +130,7 @@ func (f *INI) Read(section string, entries []Entry) error {
 // Lookup returns the raw value of key in section (its last occurrence).
 func (f *INI) Lookup(section, key string) (value string, ok bool) {
 	f.walk(func(_ int, s string, l iniLine) bool {
-		if l.kind == linePair && s == section && l.key() == key {
+		if l.kind == iniPair && s == section && l.key() == key {
 			value, ok = l.value(), true
 		}
 		return true
@@ -145,9 +145,9 @@ func (f *INI) Lookup(section, key string) (value string, ok bool) {
 func (f *INI) Enumerate(section func(name string) (stop bool), key func(section, key, value string)) {
 	f.walk(func(_ int, s string, l iniLine) bool {
 		switch {
-		case l.kind == lineHeader && section != nil:
+		case l.kind == iniHeader && section != nil:
 			return !section(s)
-		case l.kind == linePair && key != nil:
+		case l.kind == iniPair && key != nil:
 			key(s, l.key(), l.value())
 		}
 		return true
@@ -160,14 +160,14 @@ func (f *INI) Enumerate(section func(name string) (stop bool), key func(section,
 // entries slice deletes the whole section; an empty one only makes sure it exists.
 // Invalid names or values return an error wrapping [ErrBadConfig] and change nothing.
 func (f *INI) Write(section string, entries []Entry) error {
-	if err := checkSection(section); err != nil {
+	if err := iniCheckSection(section); err != nil {
 		return err
 	}
 	if entries == nil {
 		f.lines = f.without(section)
 		return nil
 	}
-	if err := checkEntries(section, entries); err != nil {
+	if err := iniCheckEntries(section, entries); err != nil {
 		return err
 	}
 	values := make([]string, len(entries))
@@ -184,36 +184,36 @@ func (f *INI) Write(section string, entries []Entry) error {
 	out := make([]iniLine, 0, len(f.lines)+len(entries)+1)
 	end, seen := 0, section == "" // where missing keys go; the anonymous section always exists
 	f.walk(func(_ int, s string, l iniLine) bool {
-		if s == section && l.kind == linePair {
-			if i := entryIndex(entries, l.key()); i >= 0 {
+		if s == section && l.kind == iniPair {
+			if i := iniEntryIndex(entries, l.key()); i >= 0 {
 				done[i] = true
 				if entries[i].Kind == EntryDelete {
 					return true
 				}
-				l = pairLine(l.key(), values[i])
+				l = iniPairLine(l.key(), values[i])
 			}
 		}
 		out = append(out, l)
-		if s == section && l.kind != lineOther {
+		if s == section && l.kind != iniOther {
 			end, seen = len(out), true
 		}
 		return true
 	})
 	var add []iniLine
 	if !seen {
-		add = append(add, iniLine{text: "[" + section + "]", kind: lineHeader})
+		add = append(add, iniLine{text: "[" + section + "]", kind: iniHeader})
 		end = len(out)
 	}
 	for i, e := range entries {
 		if !done[i] && e.Kind != EntryNop && e.Kind != EntryDelete {
-			add = append(add, pairLine(e.Key, values[i]))
+			add = append(add, iniPairLine(e.Key, values[i]))
 		}
 	}
 	f.lines = slices.Insert(out, end, add...)
 	return nil
 }
 
-func entryIndex(entries []Entry, key string) int {
+func iniEntryIndex(entries []Entry, key string) int {
 	for i, e := range entries {
 		if e.Kind != EntryNop && e.Key == key {
 			return i
@@ -222,8 +222,8 @@ func entryIndex(entries []Entry, key string) int {
 	return -1
 }
 
-func pairLine(key, value string) iniLine {
-	return iniLine{text: key + "=" + value, kind: linePair, eq: len(key)}
+func iniPairLine(key, value string) iniLine {
+	return iniLine{text: key + "=" + value, kind: iniPair, eq: len(key)}
 }
 
 // without returns the lines not in section.

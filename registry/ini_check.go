@@ -7,16 +7,16 @@ import (
 	"strings"
 )
 
-// checkSectionName is the section that ends every stored INI file.
-const checkSectionName = ".check"
+// iniCheckName is the section that ends every stored INI file.
+const iniCheckName = ".check"
 
-const checkHeader = "[" + checkSectionName + "]\n"
+const iniCheckHeader = "[" + iniCheckName + "]\n"
 
 // iniTrailer returns the `[.check]` section for body: its length and IEEE CRC-32.
 func iniTrailer(body []byte) []byte {
 	const hex = "0123456789ABCDEF"
 	t := make([]byte, 0, 48)
-	t = append(t, checkHeader+"length="...)
+	t = append(t, iniCheckHeader+"length="...)
 	t = strconv.AppendInt(t, int64(len(body)), 10)
 	t = append(t, "\ncrc32="...)
 	sum := crc32.ChecksumIEEE(body)
@@ -26,10 +26,10 @@ func iniTrailer(body []byte) []byte {
 	return append(t, '\n')
 }
 
-// findCheck returns the offset of the last `[.check]` header line, or -1.
-func findCheck(data []byte) int {
+// iniFindCheck returns the offset of the last `[.check]` header line, or -1.
+func iniFindCheck(data []byte) int {
 	for end := len(data); ; {
-		i := bytes.LastIndex(data[:end], []byte(checkHeader))
+		i := bytes.LastIndex(data[:end], []byte(iniCheckHeader))
 		if i <= 0 || data[i-1] == '\n' {
 			return i
 		}
@@ -37,13 +37,13 @@ func findCheck(data []byte) int {
 	}
 }
 
-// checkTrailer verifies that data[at:] is the trailer of data[:at].
-func checkTrailer(data []byte, at int) error {
+// iniCheckTrailer verifies that data[at:] is the trailer of data[:at].
+func iniCheckTrailer(data []byte, at int) error {
 	if bytes.Equal(data[at:], iniTrailer(data[:at])) {
 		return nil
 	}
 	where := " in [.check] at offset " + strconv.Itoa(at)
-	rest, ok := bytes.CutPrefix(data[at:], []byte(checkHeader))
+	rest, ok := bytes.CutPrefix(data[at:], []byte(iniCheckHeader))
 	lines := strings.Split(string(rest), "\n")
 	if !ok || len(lines) != 3 || lines[2] != "" || !strings.HasPrefix(lines[0], "length=") || !strings.HasPrefix(lines[1], "crc32=") {
 		return withDetail(ErrCorrupt, "malformed trailer"+where)
@@ -51,7 +51,7 @@ func checkTrailer(data []byte, at int) error {
 	if n := lines[0][len("length="):]; n != strconv.Itoa(at) {
 		return withDetail(ErrCorrupt, "length="+n+where)
 	}
-	want := string(iniTrailer(data[:at])[len(checkHeader)+len(lines[0])+1:])
+	want := string(iniTrailer(data[:at])[len(iniCheckHeader)+len(lines[0])+1:])
 	return withDetail(ErrCorrupt, "crc32 mismatch: "+lines[1]+where+", content has "+strings.TrimSpace(want))
 }
 
@@ -72,11 +72,11 @@ func VerifyINI(data []byte) error {
 // ParseINI parses a stored INI file after verifying its `[.check]` trailer (see
 // [VerifyINI]); the trailer is not part of the result.
 func ParseINI(data []byte) (*INI, error) {
-	at := findCheck(data)
+	at := iniFindCheck(data)
 	if at < 0 {
 		return nil, withDetail(ErrCorrupt, "no [.check] trailer (torn, or not written by regwasm)")
 	}
-	if err := checkTrailer(data, at); err != nil {
+	if err := iniCheckTrailer(data, at); err != nil {
 		return nil, err
 	}
 	return parseINI(data[:at])
@@ -91,13 +91,13 @@ func ImportINI(data []byte) (*INI, error) {
 	}
 	last, at, off := -1, 0, 0
 	for i, l := range f.lines {
-		if l.kind == lineHeader {
+		if l.kind == iniHeader {
 			last, at = i, off
 		}
 		off += len(l.text) + 1
 	}
-	if last >= 0 && f.lines[last].name() == checkSectionName {
-		if err := checkTrailer(data, at); err != nil {
+	if last >= 0 && f.lines[last].name() == iniCheckName {
+		if err := iniCheckTrailer(data, at); err != nil {
 			return nil, err
 		}
 		f.lines = f.lines[:last]

@@ -21,11 +21,11 @@ const (
 	EntryDelete                  // on write: remove the key
 )
 
-var entryKindNames = [...]string{"NOP", "SHORT", "LONG", "BOOL", "FLOAT", "BIN", "STRING", "DELETE"}
+var iniKindNames = [...]string{"NOP", "SHORT", "LONG", "BOOL", "FLOAT", "BIN", "STRING", "DELETE"}
 
 func (k EntryKind) String() string {
-	if int(k) < len(entryKindNames) {
-		return entryKindNames[k]
+	if int(k) < len(iniKindNames) {
+		return iniKindNames[k]
 	}
 	return "EntryKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -73,13 +73,13 @@ func DeleteEntry(key string) Entry { return Entry{Key: key, Kind: EntryDelete} }
 // NopEntry is a placeholder that reads and writes ignore.
 func NopEntry() Entry { return Entry{Kind: EntryNop} }
 
-// badEntry reports a problem with entry e of section.
-func badEntry(section string, e Entry, what string) error {
+// iniBadEntry reports a problem with entry e of section.
+func iniBadEntry(section string, e Entry, what string) error {
 	return withDetail(ErrBadConfig, "["+section+"] "+strconv.Quote(e.Key)+" ("+e.Kind.String()+"): "+what)
 }
 
-// checkKey applies Rabbit's format rules to a key.
-func checkKey(key string) string {
+// iniCheckKey applies Rabbit's format rules to a key.
+func iniCheckKey(key string) string {
 	switch {
 	case key == "":
 		return "empty key"
@@ -91,35 +91,35 @@ func checkKey(key string) string {
 	return ""
 }
 
-// checkSection applies the format rules to a section name ("" is the anonymous section).
-func checkSection(name string) error {
+// iniCheckSection applies the format rules to a section name ("" is the anonymous section).
+func iniCheckSection(name string) error {
 	switch {
 	case strings.ContainsAny(name, "]\n\x00"):
 		return withDetail(ErrBadConfig, "section name "+strconv.Quote(name)+" contains ']', newline or NUL")
-	case name == checkSectionName:
+	case name == iniCheckName:
 		return withDetail(ErrBadConfig, "section name "+strconv.Quote(name)+" is reserved")
 	}
 	return nil
 }
 
-// checkEntries validates a table: keys, destinations, no key twice.
-func checkEntries(section string, entries []Entry) error {
+// iniCheckEntries validates a table: keys, destinations, no key twice.
+func iniCheckEntries(section string, entries []Entry) error {
 	for i, e := range entries {
 		if e.Kind == EntryNop {
 			continue
 		}
-		if msg := checkKey(e.Key); msg != "" {
-			return badEntry(section, e, msg)
+		if msg := iniCheckKey(e.Key); msg != "" {
+			return iniBadEntry(section, e, msg)
 		}
 		if e.Kind > EntryDelete {
-			return badEntry(section, e, "unknown kind")
+			return iniBadEntry(section, e, "unknown kind")
 		}
 		if e.Kind != EntryDelete && !e.bound() {
-			return badEntry(section, e, "no variable bound (use the constructors)")
+			return iniBadEntry(section, e, "no variable bound (use the constructors)")
 		}
 		for _, f := range entries[:i] {
 			if f.Kind != EntryNop && f.Key == e.Key {
-				return badEntry(section, e, "key given twice")
+				return iniBadEntry(section, e, "key given twice")
 			}
 		}
 	}
@@ -148,7 +148,7 @@ func (e Entry) bound() bool {
 	return false
 }
 
-// encode formats the bound variable's value (e must have passed checkEntries).
+// encode formats the bound variable's value (e must have passed iniCheckEntries).
 func (e Entry) encode(section string) (string, error) {
 	switch p := e.ptr.(type) {
 	case *int16:
@@ -175,19 +175,19 @@ func (e Entry) encode(section string) (string, error) {
 		return string(b), nil
 	case *string:
 		if e.max > 0 && len(*p) > e.max {
-			return "", badEntry(section, e, "value longer than "+strconv.Itoa(e.max)+" bytes")
+			return "", iniBadEntry(section, e, "value longer than "+strconv.Itoa(e.max)+" bytes")
 		}
 		if strings.ContainsAny(*p, "\n\x00") {
-			return "", badEntry(section, e, "value contains newline or NUL")
+			return "", iniBadEntry(section, e, "value contains newline or NUL")
 		}
 		return *p, nil
 	}
-	return "", badEntry(section, e, "no variable bound")
+	return "", iniBadEntry(section, e, "no variable bound")
 }
 
 // decode parses v into the bound variable; on error the variable is untouched.
 func (e Entry) decode(section, v string) error {
-	bad := func() error { return badEntry(section, e, "cannot parse "+strconv.Quote(v)) }
+	bad := func() error { return iniBadEntry(section, e, "cannot parse "+strconv.Quote(v)) }
 	switch p := e.ptr.(type) {
 	case *int16:
 		n, err := strconv.ParseInt(v, 10, 16)
@@ -231,7 +231,7 @@ func (e Entry) decode(section, v string) error {
 		*p = f
 	case []byte:
 		if len(v) != 2*len(p) {
-			return badEntry(section, e, strconv.Itoa(len(v))+" hex digits, want "+strconv.Itoa(2*len(p)))
+			return iniBadEntry(section, e, strconv.Itoa(len(v))+" hex digits, want "+strconv.Itoa(2*len(p)))
 		}
 		for i := 0; i < len(v); i++ {
 			if unhex(v[i]) > 15 {
@@ -243,7 +243,7 @@ func (e Entry) decode(section, v string) error {
 		}
 	case *string:
 		if e.max > 0 && len(v) > e.max {
-			return badEntry(section, e, "value longer than "+strconv.Itoa(e.max)+" bytes")
+			return iniBadEntry(section, e, "value longer than "+strconv.Itoa(e.max)+" bytes")
 		}
 		*p = v
 	}

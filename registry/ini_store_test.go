@@ -9,21 +9,21 @@ import (
 func TestINIStore(t *testing.T) {
 	s := &MemStorage{}
 	conf, err := NewINIStore(s, ConfigBase)
-	mustOK(t, err)
+	stOK(t, err)
 	limit, name := int64(1024), "regwasm"
-	mustOK(t, conf.Get("registry", []Entry{LongEntry("max URL length", &limit), StringEntry("hostname", &name, 0)}))
+	stOK(t, conf.Get("registry", []Entry{LongEntry("max URL length", &limit), StringEntry("hostname", &name, 0)}))
 	if limit != 1024 || name != "regwasm" {
 		t.Fatal("Get on a new store changed the defaults")
 	}
 	limit = 2048
-	mustOK(t, conf.Update("registry", []Entry{LongEntry("max URL length", &limit)}))
+	stOK(t, conf.Update("registry", []Entry{LongEntry("max URL length", &limit)}))
 	name = "box"
-	mustOK(t, conf.Update("registry", []Entry{StringEntry("hostname", &name, 0)}))
+	stOK(t, conf.Update("registry", []Entry{StringEntry("hostname", &name, 0)}))
 	if names, _ := s.List(); !slices.Equal(names, []string{"registry.conf.2"}) {
 		t.Fatalf("files %v", names)
 	}
 	limit, name = 0, ""
-	mustOK(t, conf.Get("registry", []Entry{LongEntry("max URL length", &limit), StringEntry("hostname", &name, 0)}))
+	stOK(t, conf.Get("registry", []Entry{LongEntry("max URL length", &limit), StringEntry("hostname", &name, 0)}))
 	if limit != 2048 || name != "box" {
 		t.Fatalf("Get = %d, %q", limit, name)
 	}
@@ -39,7 +39,7 @@ func TestINIStore(t *testing.T) {
 	}
 
 	// A rotten current file: Read falls back to nothing valid and Update refuses.
-	mustOK(t, s.WriteFile("registry.conf.2", data[:len(data)-3]))
+	stOK(t, s.WriteFile("registry.conf.2", data[:len(data)-3]))
 	if err := conf.Get("registry", nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Get of a torn file: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestINIStoreCrashAtEveryOp(t *testing.T) {
 	base := &MemStorage{}
 	conf, _ := NewINIStore(base, ConfigBase)
 	v := int64(1)
-	mustOK(t, conf.Update("s", []Entry{LongEntry("v", &v)}))
+	stOK(t, conf.Update("s", []Entry{LongEntry("v", &v)}))
 	for n := 1; ; n++ {
 		s := base.Clone()
 		conf, _ := NewINIStore(s, ConfigBase)
@@ -65,12 +65,12 @@ func TestINIStoreCrashAtEveryOp(t *testing.T) {
 		err := conf.Update("s", []Entry{LongEntry("v", &v)})
 		want := int64(1)
 		if !s.Crashed() {
-			mustOK(t, err)
+			stOK(t, err)
 			want = 2
 		}
 		got := int64(0)
 		after, _ := NewINIStore(s.Crash(), ConfigBase)
-		mustOK(t, after.Get("s", []Entry{LongEntry("v", &got)}))
+		stOK(t, after.Get("s", []Entry{LongEntry("v", &got)}))
 		if got != want {
 			t.Fatalf("crash at op %d: v = %d, want %d", n, got, want)
 		}

@@ -26,7 +26,7 @@ const iniRabbit = "top=1\n" +
 func iniParse(t *testing.T, text string) *INI {
 	t.Helper()
 	f, err := ImportINI([]byte(text))
-	mustOK(t, err)
+	stOK(t, err)
 	return f
 }
 
@@ -41,9 +41,9 @@ func TestINIRoundTrip(t *testing.T) {
 		t.Fatalf("plain round trip:\n%s\nwant\n%s", got, iniRabbit)
 	}
 	stored := f.Bytes()
-	mustOK(t, VerifyINI(stored))
+	stOK(t, VerifyINI(stored))
 	g, err := ParseINI(stored)
-	mustOK(t, err)
+	stOK(t, err)
 	if got := iniText(g); got != iniRabbit {
 		t.Fatalf("stored round trip:\n%s", got)
 	}
@@ -91,7 +91,7 @@ func TestINIEntryKinds(t *testing.T) {
 	entries := []Entry{ShortEntry("s", &s), LongEntry("l", &l), LongEntry("i", &i), LongEntry("i32", &i32),
 		BoolEntry("b", &b), FloatEntry("f", &fl), BinEntry("bin", bin), StringEntry("str", &str, 20), NopEntry()}
 	var f INI
-	mustOK(t, f.Write("kinds", entries))
+	stOK(t, f.Write("kinds", entries))
 	want := "[kinds]\ns=-12\nl=1234567890123\ni=42\ni32=-7\nb=1\nf=0.1\nbin=00FFA5\nstr=hello = world \n"
 	if got := iniText(&f); got != want {
 		t.Fatalf("formatted:\n%s\nwant\n%s", got, want)
@@ -106,7 +106,7 @@ func TestINIEntryKinds(t *testing.T) {
 		bin2 = make([]byte, 3)
 		str2 string
 	)
-	mustOK(t, f.Read("kinds", []Entry{ShortEntry("s", &s2), LongEntry("l", &l2), LongEntry("i", &i2),
+	stOK(t, f.Read("kinds", []Entry{ShortEntry("s", &s2), LongEntry("l", &l2), LongEntry("i", &i2),
 		LongEntry("i32", &i322), BoolEntry("b", &b2), FloatEntry("f", &fl2), BinEntry("bin", bin2),
 		StringEntry("str", &str2, 0), DeleteEntry("gone"), NopEntry()}))
 	if s2 != s || l2 != l || i2 != i || i322 != i32 || b2 != b || fl2 != fl || string(bin2) != string(bin) || str2 != str {
@@ -124,14 +124,14 @@ func TestINIReadParsing(t *testing.T) {
 	var b1, b2, b3 bool = false, true, false
 	bin := make([]byte, 2)
 	var fl, neg float64
-	mustOK(t, f.Read("x", []Entry{BoolEntry("b1", &b1), BoolEntry("b2", &b2), BoolEntry("b3", &b3),
+	stOK(t, f.Read("x", []Entry{BoolEntry("b1", &b1), BoolEntry("b2", &b2), BoolEntry("b3", &b3),
 		BinEntry("bin", bin), FloatEntry("fl", &fl), FloatEntry("neg", &neg)}))
 	if !b1 || b2 || !b3 || bin[0] != 0x0a || bin[1] != 0xff || fl != 1000 || neg != -1.5 {
 		t.Fatalf("parsed %v %v %v %x %v %v", b1, b2, b3, bin, fl, neg)
 	}
 	var g INI
 	pi := math.Pi
-	mustOK(t, g.Write("", []Entry{FloatEntry("pi", &pi)}))
+	stOK(t, g.Write("", []Entry{FloatEntry("pi", &pi)}))
 	if v, _ := g.Lookup("", "pi"); v != "3.141592653589793" {
 		t.Errorf("pi formatted as %q", v)
 	}
@@ -161,25 +161,25 @@ func TestINIReadDefaultsUntouched(t *testing.T) {
 func TestINIWrite(t *testing.T) {
 	f := iniParse(t, "a=1\n\n[s]\nx=1\ny=2\nx=3\n\n[t]\nz=1\n")
 	one, two, nine := int64(1), int64(2), int64(9)
-	mustOK(t, f.Write("s", []Entry{LongEntry("x", &nine), LongEntry("new", &one), DeleteEntry("y"), DeleteEntry("absent")}))
-	mustOK(t, f.Write("", []Entry{LongEntry("b", &two)}))
-	mustOK(t, f.Write("u", []Entry{LongEntry("w", &one)}))
-	mustOK(t, f.Write("v", []Entry{}))
+	stOK(t, f.Write("s", []Entry{LongEntry("x", &nine), LongEntry("new", &one), DeleteEntry("y"), DeleteEntry("absent")}))
+	stOK(t, f.Write("", []Entry{LongEntry("b", &two)}))
+	stOK(t, f.Write("u", []Entry{LongEntry("w", &one)}))
+	stOK(t, f.Write("v", []Entry{}))
 	want := "a=1\nb=2\n\n[s]\nx=9\nx=9\nnew=1\n\n[t]\nz=1\n[u]\nw=1\n[v]\n"
 	if got := iniText(f); got != want {
 		t.Fatalf("after writes:\n%s\nwant\n%s", got, want)
 	}
-	mustOK(t, f.Write("s", nil))
-	mustOK(t, f.Write("", nil))
+	stOK(t, f.Write("s", nil))
+	stOK(t, f.Write("", nil))
 	if got := iniText(f); got != "[t]\nz=1\n[u]\nw=1\n[v]\n" {
 		t.Fatalf("after deleting sections:\n%s", got)
 	}
-	mustOK(t, f.Write("", []Entry{LongEntry("first", &one)}))
+	stOK(t, f.Write("", []Entry{LongEntry("first", &one)}))
 	if got := iniText(f); !strings.HasPrefix(got, "first=1\n[t]\n") {
 		t.Fatalf("anonymous key not at the top:\n%s", got)
 	}
 	g := iniParse(t, "[]\nk=1\n[s]\n")
-	mustOK(t, g.Write("", []Entry{LongEntry("j", &two)}))
+	stOK(t, g.Write("", []Entry{LongEntry("j", &two)}))
 	if got := iniText(g); got != "[]\nk=1\nj=2\n[s]\n" {
 		t.Fatalf("[] is the anonymous section:\n%s", got)
 	}

@@ -50,8 +50,11 @@ func (r *Registry) appendHeader(b []byte, action, status string) []byte {
 	return b
 }
 
-// appendURLEntry appends one netdata URL entry: [machine_guid, url, last_t*1000, usages, name].
-func appendURLEntry(b []byte, m GUID, url []byte, last, usage uint32, name []byte) []byte {
+// appendURLEntry appends one URL entry: netdata's [machine_guid, url, last_t*1000, usages, name]
+// plus, sixth, netdata's registry.db flags (1 = EXPIRED: the URL now reaches another machine).
+// netdata's dashboard reads the first five by position, so the extra element is invisible to
+// it while ours can show the flag.
+func appendURLEntry(b []byte, m GUID, url []byte, last, usage uint32, name []byte, expired bool) []byte {
 	b = append(b, '[')
 	b = appendGUIDString(b, m)
 	b = append(b, ',')
@@ -62,7 +65,10 @@ func appendURLEntry(b []byte, m GUID, url []byte, last, usage uint32, name []byt
 	b = strconv.AppendUint(b, uint64(usage&usageMask), 10)
 	b = append(b, ',')
 	b = appendJSONString(b, name)
-	return append(b, ']')
+	if expired {
+		return append(b, ",1]"...)
+	}
+	return append(b, ",0]"...)
 }
 
 func appendUintField(b []byte, key string, v uint64) []byte {

@@ -79,7 +79,7 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 				body = append(body, ',')
 			}
 			first = false
-			body = appendURLEntry(body, m.guid, u, mu.last, mu.usage, name)
+			body = appendURLEntry(body, m.guid, u, mu.last, mu.usage, name, mu.usage&flagExpired != 0)
 		}
 		body = append(body, ']')
 	}

@@ -21,6 +21,10 @@ import (
 // current file before the new one is synced, and never deletes anything before a verified
 // current file is known. One writer at a time: Write detects, but does not prevent, a
 // concurrent change ([ErrStale]).
+//
+// Rabbit's calls map to Read (prep_read, and prep_write: the Choice it returns is what Write
+// writes after), Write (write and finish_write) and Update (registry_update). [INIStore]
+// adds the INI layer.
 type Rotation struct {
 	st     Storage
 	base   string
@@ -85,10 +89,10 @@ func (c Choice) String() string {
 	return b.String()
 }
 
-// preference is Rabbit's table: for the set of extensions present, the order in which they
+// rotationOrder is Rabbit's table: for the set of extensions present, the order in which they
 // are presumed good. Of two files the older one comes first: the newer exists only if a
 // write did not commit. All three cannot happen through Write; Rabbit picked 1.
-func preference(found []int) []int {
+func rotationOrder(found []int) []int {
 	switch len(found) {
 	case 3:
 		return []int{1, 2, 3}
@@ -128,7 +132,7 @@ func (r *Rotation) Read() ([]byte, Choice, error) {
 		return nil, c, err
 	}
 	c.Found = found
-	for _, ext := range preference(found) {
+	for _, ext := range rotationOrder(found) {
 		data, err := r.st.ReadFile(r.Name(ext))
 		if err == nil && r.verify != nil {
 			if err = r.verify(data); err != nil && !errors.Is(err, ErrCorrupt) {
@@ -145,10 +149,10 @@ func (r *Rotation) Read() ([]byte, Choice, error) {
 	if len(found) == 0 {
 		return nil, c, nil
 	}
-	return nil, c, noValidFile(c)
+	return nil, c, rotationNoValid(c)
 }
 
-func noValidFile(c Choice) error {
+func rotationNoValid(c Choice) error {
 	var b strings.Builder
 	causes := make([]error, 0, len(c.Rejected))
 	corrupt := false

@@ -24,8 +24,8 @@ var rtScenarios = []rtScenario{
 	{"2,3->3 over the uncommitted 3", func(t *testing.T) *MemStorage { return rtStore(t, 2, 3) }, "gen-2", 3, 3},
 	{"1 rotten,2->3", func(t *testing.T) *MemStorage {
 		s := rtStore(t, 1, 2)
-		mustOK(t, s.WriteFile("reg.1", []byte("rotten")))
-		mustOK(t, s.Sync("reg.1"))
+		stOK(t, s.WriteFile("reg.1", []byte("rotten")))
+		stOK(t, s.Sync("reg.1"))
 		return s
 	}, "gen-2", 4, 3},
 	{"1,2,3->2", func(t *testing.T) *MemStorage { return rtStore(t, 1, 2, 3) }, "gen-1", 4, 2},
@@ -49,7 +49,7 @@ func rtBegin(t *testing.T, sc rtScenario) (*MemStorage, *Rotation, Choice) {
 	s := sc.build(t)
 	r := rtRotation(t, s)
 	_, c, err := r.Read()
-	mustOK(t, err)
+	stOK(t, err)
 	return s, r, c
 }
 
@@ -61,7 +61,7 @@ func TestRotationWriteCrashAtEveryOp(t *testing.T) {
 				s.FailAfter(n)
 				_, err := r.Write(c, rtNewData)
 				if !s.Crashed() {
-					mustOK(t, err)
+					stOK(t, err)
 					if n != sc.ops+1 {
 						t.Fatalf("Write took %d ops, want %d", n-1, sc.ops)
 					}
@@ -148,7 +148,7 @@ func TestRotationWriteFailOnceAtEveryOp(t *testing.T) {
 					}
 				}
 				_, c, err = r.Read() // a retry succeeds
-				mustOK(t, err)
+				stOK(t, err)
 				if _, err := r.Write(c, rtNewData); err != nil || rtRead(t, s) != rtPayload(rtNewData) {
 					t.Fatalf("retry after op %d failed: %v", n, err)
 				}

@@ -48,7 +48,7 @@ func (u rtUnreadable) ReadFile(name string) ([]byte, error) {
 func rtRotation(t *testing.T, st Storage) *Rotation {
 	t.Helper()
 	r, err := NewRotation(st, "reg", rtVerify)
-	mustOK(t, err)
+	stOK(t, err)
 	return r
 }
 
@@ -58,8 +58,8 @@ func rtStore(t *testing.T, exts ...int) *MemStorage {
 	s := &MemStorage{}
 	for _, ext := range exts {
 		name := "reg." + strconv.Itoa(ext)
-		mustOK(t, s.WriteFile(name, rtSeal("gen-"+strconv.Itoa(ext))))
-		mustOK(t, s.Sync(name))
+		stOK(t, s.WriteFile(name, rtSeal("gen-"+strconv.Itoa(ext))))
+		stOK(t, s.Sync(name))
 	}
 	return s
 }
@@ -68,7 +68,7 @@ func rtStore(t *testing.T, exts ...int) *MemStorage {
 func rtSnapshot(t *testing.T, s Storage) map[string]string {
 	t.Helper()
 	names, err := s.List()
-	mustOK(t, err)
+	stOK(t, err)
 	m := map[string]string{}
 	for _, n := range names {
 		m[n] = memGet(t, s, n)
@@ -76,7 +76,7 @@ func rtSnapshot(t *testing.T, s Storage) map[string]string {
 	return m
 }
 
-// rabbitTable is Rabbit's registry_prep_read table, each set with its order of preference.
+// rabbitTable is Rabbit's registry_prep_read table, each set with its order of rotationOrder.
 var rabbitTable = []struct{ found, order []int }{
 	{nil, nil},
 	{[]int{1}, []int{1}},
@@ -90,11 +90,11 @@ var rabbitTable = []struct{ found, order []int }{
 
 func TestRotationRabbitTable(t *testing.T) {
 	for _, row := range rabbitTable {
-		t.Run(fmtInts(row.found), func(t *testing.T) {
+		t.Run(rtExts(row.found), func(t *testing.T) {
 			s := rtStore(t, row.found...)
 			before := rtSnapshot(t, s)
 			data, c, err := rtRotation(t, s).Read()
-			mustOK(t, err)
+			stOK(t, err)
 			want := 0
 			if len(row.order) > 0 {
 				want = row.order[0]
@@ -105,14 +105,14 @@ func TestRotationRabbitTable(t *testing.T) {
 			if want == 0 && data != nil || want != 0 && rtPayload(data) != "gen-"+strconv.Itoa(want) {
 				t.Fatalf("data %q", data)
 			}
-			if after := rtSnapshot(t, s); !mapsEqual(before, after) {
+			if after := rtSnapshot(t, s); !rtSameFiles(before, after) {
 				t.Fatalf("Read changed the files: %v -> %v", before, after)
 			}
 		})
 	}
 }
 
-func fmtInts(v []int) string {
+func rtExts(v []int) string {
 	s := make([]string, len(v))
 	for i, x := range v {
 		s[i] = strconv.Itoa(x)
@@ -123,7 +123,7 @@ func fmtInts(v []int) string {
 	return strings.Join(s, " ")
 }
 
-func mapsEqual(a, b map[string]string) bool {
+func rtSameFiles(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -149,7 +149,7 @@ func TestRotationFallback(t *testing.T) {
 	for _, row := range rabbitTable[1:] {
 		for dname, damage := range rtDamages {
 			for bad := 1; bad <= len(row.order); bad++ {
-				t.Run(fmtInts(row.found)+"/"+dname+"/"+strconv.Itoa(bad), func(t *testing.T) {
+				t.Run(rtExts(row.found)+"/"+dname+"/"+strconv.Itoa(bad), func(t *testing.T) {
 					ms := rtStore(t, row.found...)
 					var st Storage = ms
 					u := rtUnreadable{ms, map[string]bool{}}
@@ -160,12 +160,12 @@ func TestRotationFallback(t *testing.T) {
 							continue
 						}
 						data, _ := ms.ReadFile(name)
-						mustOK(t, ms.WriteFile(name, damage(data)))
-						mustOK(t, ms.Sync(name))
+						stOK(t, ms.WriteFile(name, damage(data)))
+						stOK(t, ms.Sync(name))
 					}
 					before := rtSnapshot(t, ms)
 					data, c, err := rtRotation(t, st).Read()
-					if after := rtSnapshot(t, ms); !mapsEqual(before, after) {
+					if after := rtSnapshot(t, ms); !rtSameFiles(before, after) {
 						t.Fatalf("Read changed the files: %v -> %v", before, after)
 					}
 					if len(c.Rejected) != bad {
@@ -180,7 +180,7 @@ func TestRotationFallback(t *testing.T) {
 						}
 					}
 					if bad < len(row.order) {
-						mustOK(t, err)
+						stOK(t, err)
 						if want := row.order[bad]; c.Ext != want || rtPayload(data) != "gen-"+strconv.Itoa(want) {
 							t.Fatalf("chose %d (%q), want %d", c.Ext, data, want)
 						}
@@ -221,7 +221,7 @@ func TestRotationWriteCycle(t *testing.T) {
 	s := &MemStorage{}
 	r := rtRotation(t, s)
 	_, c, err := r.Read()
-	mustOK(t, err)
+	stOK(t, err)
 	for i, want := range []int{1, 2, 3, 1, 2, 3, 1} {
 		payload := "v" + strconv.Itoa(i)
 		if c, err = r.Write(c, rtSeal(payload)); err != nil {
@@ -259,13 +259,13 @@ func TestRotationWriteGuards(t *testing.T) {
 	if _, err := r.Write(c, rtSeal("x")); !errors.Is(err, ErrStale) {
 		t.Errorf("Write after another writer: %v, want ErrStale", err)
 	}
-	if !mapsEqual(before, rtSnapshot(t, s)) {
+	if !rtSameFiles(before, rtSnapshot(t, s)) {
 		t.Error("a refused Write changed the files")
 	}
 
 	// Nothing is deleted before a verified choice exists.
-	mustOK(t, s.WriteFile("reg.2", []byte("rotten")))
-	mustOK(t, s.WriteFile("reg.3", []byte("rotten too")))
+	stOK(t, s.WriteFile("reg.2", []byte("rotten")))
+	stOK(t, s.WriteFile("reg.3", []byte("rotten too")))
 	before = rtSnapshot(t, s)
 	_, c, err := r.Read()
 	if !errors.Is(err, ErrCorrupt) {
@@ -280,7 +280,7 @@ func TestRotationWriteGuards(t *testing.T) {
 	if _, err := r.Update(func([]byte) ([]byte, error) { return rtSeal("x"), nil }); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Update over rotten files: %v", err)
 	}
-	if !mapsEqual(before, rtSnapshot(t, s)) {
+	if !rtSameFiles(before, rtSnapshot(t, s)) {
 		t.Error("files changed without a verified choice")
 	}
 	if _, err := NewRotation(s, "../reg", nil); !errors.Is(err, ErrBadName) {
@@ -290,10 +290,10 @@ func TestRotationWriteGuards(t *testing.T) {
 
 func TestRotationWriteRemovesStale(t *testing.T) {
 	s := rtStore(t, 1, 2)
-	mustOK(t, s.WriteFile("reg.1", []byte("rotten")))
+	stOK(t, s.WriteFile("reg.1", []byte("rotten")))
 	r := rtRotation(t, s)
 	_, c, err := r.Read()
-	mustOK(t, err)
+	stOK(t, err)
 	if c.Ext != 2 {
 		t.Fatalf("chose %d", c.Ext)
 	}
@@ -309,7 +309,7 @@ func TestRotationCleanupAndUpdate(t *testing.T) {
 	s := rtStore(t, 2, 3)
 	r := rtRotation(t, s)
 	_, c, err := r.Read()
-	mustOK(t, err)
+	stOK(t, err)
 	if c, err = r.Cleanup(c); err != nil || c.Ext != 2 {
 		t.Fatalf("Cleanup: %+v, %v", c, err)
 	}
@@ -330,7 +330,7 @@ func TestRotationCleanupAndUpdate(t *testing.T) {
 
 func TestChoiceString(t *testing.T) {
 	s := rtStore(t, 1, 2)
-	mustOK(t, s.WriteFile("reg.1", []byte("rotten")))
+	stOK(t, s.WriteFile("reg.1", []byte("rotten")))
 	_, c, _ := rtRotation(t, s).Read()
 	if got, want := c.String(), "reg.2 (found .1 .2; .1 rejected: registry: corrupt data: test seal mismatch)"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)

@@ -79,7 +79,11 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
-	return "registry: " + e.Op + " " + e.Name + ": " + strings.TrimPrefix(e.Err.Error(), "registry: ")
+	op := e.Op + " "
+	if e.Op == "" {
+		op = ""
+	}
+	return "registry: " + op + e.Name + ": " + strings.TrimPrefix(e.Err.Error(), "registry: ")
 }
 
 func (e *FileError) Unwrap() error { return e.Err }

@@ -20,7 +20,7 @@ func memGet(t *testing.T, s Storage, name string) string {
 	return string(data)
 }
 
-func mustOK(t *testing.T, err error) {
+func stOK(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -38,13 +38,13 @@ func TestMemStorageBasics(t *testing.T) {
 	if err := s.Sync("a"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Sync of missing: %v", err)
 	}
-	mustOK(t, s.Remove("a"))
+	stOK(t, s.Remove("a"))
 	buf := []byte("hello")
-	mustOK(t, s.WriteFile("b", buf))
+	stOK(t, s.WriteFile("b", buf))
 	buf[0] = 'j' // the store keeps its own copy
-	mustOK(t, s.AppendFile("a", []byte("x")))
-	mustOK(t, s.AppendFile("a", []byte("yz")))
-	mustOK(t, s.WriteFile("c", nil))
+	stOK(t, s.AppendFile("a", []byte("x")))
+	stOK(t, s.AppendFile("a", []byte("yz")))
+	stOK(t, s.WriteFile("c", nil))
 	got, _ := s.ReadFile("b")
 	got[1] = 'u' // and hands out copies
 	if memGet(t, &s, "a") != "xyz" || memGet(t, &s, "b") != "hello" || memGet(t, &s, "c") != "" {
@@ -57,7 +57,7 @@ func TestMemStorageBasics(t *testing.T) {
 	if err != nil || !slices.Equal(names, []string{"a", "b", "c"}) {
 		t.Fatalf("List = %q, %v", names, err)
 	}
-	mustOK(t, s.Remove("b"))
+	stOK(t, s.Remove("b"))
 	if names, _ := s.List(); !slices.Equal(names, []string{"a", "c"}) {
 		t.Fatalf("List after Remove = %q", names)
 	}
@@ -87,18 +87,18 @@ func TestMemStorageBadNames(t *testing.T) {
 
 func TestMemStorageCrashModel(t *testing.T) {
 	var s MemStorage
-	mustOK(t, s.WriteFile("new", []byte("never synced")))
-	mustOK(t, s.WriteFile("kept", []byte("v1")))
-	mustOK(t, s.Sync("kept"))
-	mustOK(t, s.WriteFile("reverted", []byte("v1")))
-	mustOK(t, s.Sync("reverted"))
-	mustOK(t, s.WriteFile("reverted", []byte("v2 unsynced")))
-	mustOK(t, s.AppendFile("log", []byte("ab")))
-	mustOK(t, s.Sync("log"))
-	mustOK(t, s.AppendFile("log", []byte("cd")))
-	mustOK(t, s.WriteFile("gone", []byte("x")))
-	mustOK(t, s.Sync("gone"))
-	mustOK(t, s.Remove("gone"))
+	stOK(t, s.WriteFile("new", []byte("never synced")))
+	stOK(t, s.WriteFile("kept", []byte("v1")))
+	stOK(t, s.Sync("kept"))
+	stOK(t, s.WriteFile("reverted", []byte("v1")))
+	stOK(t, s.Sync("reverted"))
+	stOK(t, s.WriteFile("reverted", []byte("v2 unsynced")))
+	stOK(t, s.AppendFile("log", []byte("ab")))
+	stOK(t, s.Sync("log"))
+	stOK(t, s.AppendFile("log", []byte("cd")))
+	stOK(t, s.WriteFile("gone", []byte("x")))
+	stOK(t, s.Sync("gone"))
+	stOK(t, s.Remove("gone"))
 
 	c := s.Crash()
 	want := map[string]string{"new": "<none>", "kept": "v1", "reverted": "v1", "log": "ab", "gone": "<none>"}
@@ -117,9 +117,9 @@ func TestMemStorageCrashModel(t *testing.T) {
 
 func TestMemStorageFailAfter(t *testing.T) {
 	var s MemStorage
-	mustOK(t, s.WriteFile("a", []byte("1")))
+	stOK(t, s.WriteFile("a", []byte("1")))
 	s.FailAfter(2)
-	mustOK(t, s.Sync("a"))
+	stOK(t, s.Sync("a"))
 	if err := s.WriteFile("a", []byte("2")); !errors.Is(err, ErrCrashed) {
 		t.Fatalf("2nd op: %v, want ErrCrashed", err)
 	}
@@ -144,11 +144,11 @@ func TestMemStorageFailAfter(t *testing.T) {
 
 func TestMemStorageTear(t *testing.T) {
 	var s MemStorage
-	mustOK(t, s.AppendFile("log", []byte("ab")))
-	mustOK(t, s.Sync("log"))
-	mustOK(t, s.AppendFile("log", []byte("cd")))
-	mustOK(t, s.WriteFile("snap", []byte("old")))
-	mustOK(t, s.Sync("snap"))
+	stOK(t, s.AppendFile("log", []byte("ab")))
+	stOK(t, s.Sync("log"))
+	stOK(t, s.AppendFile("log", []byte("cd")))
+	stOK(t, s.WriteFile("snap", []byte("old")))
+	stOK(t, s.Sync("snap"))
 
 	a := s.Clone()
 	a.TearAfter(1, 1)
@@ -189,7 +189,7 @@ func TestMemStorageFailOnce(t *testing.T) {
 	var s MemStorage
 	eio := errors.New("registry: test I/O error")
 	s.FailOnce(2, eio)
-	mustOK(t, s.WriteFile("a", []byte("1")))
+	stOK(t, s.WriteFile("a", []byte("1")))
 	if err := s.Sync("a"); !errors.Is(err, eio) {
 		t.Fatalf("2nd op: %v", err)
 	}
@@ -199,7 +199,7 @@ func TestMemStorageFailOnce(t *testing.T) {
 	if got := memGet(t, s.Crash(), "a"); got != "<none>" {
 		t.Fatalf("failed sync made a durable: %q", got)
 	}
-	mustOK(t, s.Sync("a"))
+	stOK(t, s.Sync("a"))
 	if got := memGet(t, s.Crash(), "a"); got != "1" {
 		t.Fatalf("after retried sync: %q", got)
 	}
@@ -208,7 +208,7 @@ func TestMemStorageFailOnce(t *testing.T) {
 func TestMemStorageQuota(t *testing.T) {
 	var s MemStorage
 	s.SetQuota(10)
-	mustOK(t, s.WriteFile("a", []byte("12345678")))
+	stOK(t, s.WriteFile("a", []byte("12345678")))
 	if err := s.AppendFile("a", []byte("abcde")); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("append over quota: %v", err)
 	}
@@ -221,28 +221,28 @@ func TestMemStorageQuota(t *testing.T) {
 	if got := memGet(t, &s, "b"); got != "" {
 		t.Fatalf("write when full left %q, want an empty file", got)
 	}
-	mustOK(t, s.WriteFile("a", []byte("123"))) // rewriting frees space
-	mustOK(t, s.WriteFile("b", []byte("1234567")))
-	mustOK(t, s.Remove("a"))
-	mustOK(t, s.AppendFile("b", []byte("abc")))
+	stOK(t, s.WriteFile("a", []byte("123"))) // rewriting frees space
+	stOK(t, s.WriteFile("b", []byte("1234567")))
+	stOK(t, s.Remove("a"))
+	stOK(t, s.AppendFile("b", []byte("abc")))
 }
 
 func TestMemStorageClone(t *testing.T) {
 	var s MemStorage
-	mustOK(t, s.WriteFile("log", make([]byte, 0, 64))) // spare capacity invites aliasing
-	mustOK(t, s.AppendFile("log", []byte("ab")))
-	mustOK(t, s.Sync("log"))
+	stOK(t, s.WriteFile("log", make([]byte, 0, 64))) // spare capacity invites aliasing
+	stOK(t, s.AppendFile("log", []byte("ab")))
+	stOK(t, s.Sync("log"))
 	s.FailAfter(3)
 	c := s.Clone()
-	mustOK(t, s.AppendFile("log", []byte("X")))
-	mustOK(t, c.AppendFile("log", []byte("Y")))
+	stOK(t, s.AppendFile("log", []byte("X")))
+	stOK(t, c.AppendFile("log", []byte("Y")))
 	if memGet(t, &s, "log") != "abX" || memGet(t, c, "log") != "abY" {
 		t.Fatalf("clones share data: %q %q", memGet(t, &s, "log"), memGet(t, c, "log"))
 	}
 	if memGet(t, s.Crash(), "log") != "ab" || memGet(t, c.Crash(), "log") != "ab" {
 		t.Fatal("durable state not cloned")
 	}
-	mustOK(t, c.AppendFile("log", nil))
+	stOK(t, c.AppendFile("log", nil))
 	if err := c.AppendFile("log", nil); !errors.Is(err, ErrCrashed) || s.Crashed() {
 		t.Fatalf("fault plan not cloned, or shared: %v, original crashed %v", err, s.Crashed())
 	}

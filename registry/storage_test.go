@@ -33,6 +33,9 @@ func TestFileError(t *testing.T) {
 	if !errors.Is(err, ErrNoSpace) {
 		t.Error("FileError does not match its cause")
 	}
+	if got := (&FileError{Name: "registry.log", Err: ErrCorrupt}).Error(); got != "registry: registry.log: corrupt data" {
+		t.Errorf("without Op: %q", got)
+	}
 	d := withDetail(ErrCorrupt, "crc32 mismatch", ErrCrashed, nil)
 	if d.Error() != "registry: corrupt data: crc32 mismatch" || !errors.Is(d, ErrCorrupt) || !errors.Is(d, ErrCrashed) {
 		t.Errorf("withDetail: %q, Is(ErrCorrupt) %v, Is(ErrCrashed) %v", d, errors.Is(d, ErrCorrupt), errors.Is(d, ErrCrashed))

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"io/fs"
+	"strings"
 )
 
 // Store is a Registry kept crash-safe in a Storage: rotated snapshots (registry.db.1|2|3,
@@ -67,7 +68,15 @@ func OpenStore(st Storage, overrides *Config) (*Store, error) {
 // for this registry) on first use.
 func (s *Store) loadSettings() error {
 	set := DefaultSettings()
-	data, _, err := s.conf.Read()
+	data, choice, err := s.conf.Read()
+	if errors.Is(err, ErrCorrupt) && s.fresh() {
+		// Only a torn first config write can leave an unverifiable config beside no data at
+		// all: nothing was ever acknowledged, so start from the defaults.
+		if _, derr := s.conf.Discard(choice); derr != nil {
+			return derr
+		}
+		data, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -94,6 +103,20 @@ func (s *Store) loadSettings() error {
 		}
 	}
 	return s.apply(set)
+}
+
+// fresh reports whether the storage holds no registry data (no snapshot, no log).
+func (s *Store) fresh() bool {
+	names, err := s.st.List()
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if n == logName || strings.HasPrefix(n, snapshotBase+".") {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Store) apply(set Settings) error {

@@ -1,10 +1,132 @@
 package registry
 
-// importOp and exportOp are replaced by the netdata interop (netdata.go).
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"strconv"
+)
+
+// importOp loads netdata's files from the storage: the registry.db named by req.Person, then
+// the registry-log.db named by req.Machine replayed on top of it, the order netdata loads
+// them in. Either name may be empty, not both.
+//
+// Both files are read and checked to be netdata's before anything changes. The import is
+// not logged record by record (its records are not requests): a Save writes a snapshot that
+// holds it, and the import is acknowledged once that snapshot committed. The snapshot holds
+// the batch's earlier changes too, so they leave the pending log batch. If the save fails,
+// the registry is reloaded from the files, in place, dropping the half-applied import (and
+// those earlier changes of the batch: memory never holds what the files do not).
+//
+// Status 400: a name missing or invalid, a file missing or not netdata's; 500: storage.
 func (s *Store) importOp(req *Request, body []byte) (Result, []byte) {
-	return s.reg.fail(body, "import", 501, ErrBadRequest)
+	const action = "import"
+	reg := s.reg
+	dbFile, logFile := string(req.Person), string(req.Machine)
+	if dbFile == "" && logFile == "" {
+		return reg.fail(body, action, 400, ErrMissing)
+	}
+	var dbData, logData []byte
+	var err error
+	if dbFile != "" {
+		if dbData, err = s.st.ReadFile(dbFile); err == nil {
+			err = firstRecord(dbData, checkNetdataDBLine)
+		}
+	}
+	if err == nil && logFile != "" {
+		if logData, err = s.st.ReadFile(logFile); err == nil {
+			err = firstRecord(logData, checkNetdataLogLine)
+		}
+	}
+	if err != nil {
+		return reg.fail(body, action, fileStatus(err), err)
+	}
+
+	// Checked: neither call below can fail now.
+	var rep NetdataReport
+	if dbFile != "" {
+		part, _ := reg.ImportNetdataDB(dbData)
+		rep.add(part, dbFile)
+	}
+	if logFile != "" {
+		part, _ := reg.ReplayNetdataLog(logData)
+		rep.add(part, logFile)
+	}
+	persons := reg.personIndex.count
+	_, err = s.Save()
+	// Nothing is left for the batch to log: the snapshot holds its earlier changes (or, if
+	// the save failed, the reload below drops them), and Save logged the expiry it may have
+	// put there.
+	s.pending = s.pending[:0]
+	if err != nil {
+		if lerr := s.reloadInto(reg); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		return reg.fail(body, action, 500, err)
+	}
+	rep.Expired = uint64(persons - reg.personIndex.count)
+	return Result{Status: 200}, rep.AppendJSON(body)
 }
 
+// reloadInto loads the files into reg, the registry the running batch holds (a Load makes a
+// new one), and makes it the store's again. If loading fails reg is emptied rather than
+// keep changes the files do not hold.
+func (s *Store) reloadInto(reg *Registry) error {
+	err := s.Load()
+	if err != nil {
+		*reg = *New(s.settings.Config)
+		reg.describe, reg.fileOp = s.describe, s.fileOp
+	} else if s.reg != reg {
+		*reg = *s.reg
+	}
+	s.reg = reg
+	return err
+}
+
+// exportOp writes the registry as netdata's registry.db text to the file req.Person names,
+// synced. The store's own files are refused: an export must never overwrite them.
 func (s *Store) exportOp(req *Request, body []byte) (Result, []byte) {
-	return s.reg.fail(body, "export", 501, ErrBadRequest)
+	const action = "export"
+	name := string(req.Person)
+	if name == "" {
+		return s.reg.fail(body, action, 400, ErrMissing)
+	}
+	if s.ownsFile(name) {
+		return s.reg.fail(body, action, 400, withDetail(ErrBadName, strconv.Quote(name)+" is one of the store's own files"))
+	}
+	data := s.reg.AppendNetdataDB(nil)
+	err := s.st.WriteFile(name, data)
+	if err == nil {
+		err = s.st.Sync(name)
+	}
+	if err != nil {
+		return s.reg.fail(body, action, fileStatus(err), err)
+	}
+	body = append(body, `{"action":"export","status":"ok","file":`...)
+	body = appendJSONString(body, name)
+	body = appendUintField(body, "bytes", uint64(len(data)))
+	body = appendUintField(body, "lines", uint64(bytes.Count(data, []byte{'\n'})))
+	return Result{Status: 200}, append(body, '}')
+}
+
+// ownsFile reports whether name is one of the files the store keeps its state in.
+func (s *Store) ownsFile(name string) bool {
+	if name == logName {
+		return true
+	}
+	for ext := 1; ext <= 3; ext++ {
+		if name == s.snaps.Name(ext) || name == s.conf.Name(ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// fileStatus is the status for a failed file action: the caller's mistake (a bad name, a
+// missing file, a file that is not netdata's) is 400, anything else the storage's, 500.
+func fileStatus(err error) int {
+	if errors.Is(err, ErrBadName) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotNetdata) {
+		return 400
+	}
+	return 500
 }

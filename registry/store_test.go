@@ -257,3 +257,53 @@ func crashCase(t *testing.T, seed int, calls []call, states [][]byte, op, tear i
 		t.Fatalf("seed %d op %d tear %d: recovered state is neither the last acknowledged one (%d) nor the next", seed, op, tear, k)
 	}
 }
+
+func TestTornFirstConfigWriteStartsFresh(t *testing.T) {
+	ms := &MemStorage{}
+	ms.TearAfter(1, 5) // the very first op: writing registry.conf.1
+	if _, err := OpenStore(ms, detConfig(1)); err == nil {
+		t.Fatal("open on a crashing store succeeded")
+	}
+	s, err := OpenStore(ms.Crash(), detConfig(1))
+	if err != nil {
+		t.Fatalf("a torn first config write must not block the store: %v", err)
+	}
+	if s.Settings().MaxURLLength != 1024 {
+		t.Fatalf("settings %+v", s.Settings())
+	}
+}
+
+func TestZeroGUIDsAreNotEntities(t *testing.T) {
+	ms := &MemStorage{}
+	s, _ := OpenStore(ms, detConfig(1))
+	zero := "00000000-0000-0000-0000-000000000000"
+	out, _ := s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(zero), URL: []byte("http://a/")}), nil)
+	resps, _ := ParseResponses(out)
+	if resps[0].Status != 500 {
+		t.Fatalf("zero machine GUID accepted: %d", resps[0].Status)
+	}
+	out, _ = s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(m1), URL: []byte("http://a/")}), nil)
+	resps, _ = ParseResponses(out)
+	if resps[0].Person == zero || resps[0].Status != 200 {
+		t.Fatalf("zero person GUID kept: %+v", resps[0])
+	}
+	if _, err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenStore(ms, detConfig(1)); err != nil {
+		t.Fatalf("reopen after save: %v", err)
+	}
+}
+
+func TestCleaningIsIdempotent(t *testing.T) {
+	var buf []byte
+	for _, in := range []string{"http://" + string(make([]byte, 2000)), "  h\x01\x02 ", "http://abc\x00\x00\x00def", "hé\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"} {
+		for max := 10; max < 20; max++ {
+			once := string(cleanText([]byte(in), max, &buf))
+			twice := string(cleanText([]byte(once), max, &buf))
+			if once != twice {
+				t.Fatalf("clean(clean(%q)) = %q, want %q", in, twice, once)
+			}
+		}
+	}
+}

@@ -28,7 +28,7 @@ var (
 	store  *registry.Store
 	input  []byte // alloc's buffer
 	output []byte // the last result
-	slot   uint32 // result_slot: the pointer of the last result
+	slot   [2]uint32 // result_slot: pointer and length of the last result
 )
 
 var errRandom = errors.New("registry: WASI random_get failed")
@@ -43,7 +43,7 @@ func init() {
 }
 
 //go:wasmexport result_slot
-func resultSlot() uint32 { return uint32(uintptr(unsafe.Pointer(&slot))) }
+func resultSlot() uint32 { return uint32(uintptr(unsafe.Pointer(&slot[0]))) }
 
 //go:wasmexport alloc
 func alloc(size int32) uint32 {
@@ -126,7 +126,7 @@ func guard(fn func() (int32, error)) int32 {
 	if err != nil {
 		return fail(codeOf(err), err)
 	}
-	slot = resultPointer()
+	slot = [2]uint32{resultPointer(), uint32(len(output))}
 	return n
 }
 
@@ -148,7 +148,7 @@ func codeOf(err error) int32 {
 
 func fail(code int32, err error) int32 {
 	output = append(output[:0], err.Error()...)
-	slot = resultPointer()
+	slot = [2]uint32{resultPointer(), uint32(len(output))}
 	return code
 }
 
