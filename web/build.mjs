@@ -1,0 +1,68 @@
+// Builds dist/: the browser bundle (page side), the module Worker, the Node bundle, the d.ts
+// types, registry.wasm, and the dashboard page (index.html + dashboard.js over browser.js).
+// Usage: node web/build.mjs [--wasm path/to/registry.wasm]
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const arg = process.argv.indexOf('--wasm');
+const wasm = arg > 0 ? resolve(process.argv[arg + 1]) : join(root, 'host', 'registry.wasm');
+
+if (!existsSync(wasm)) {
+  console.error(`web/build.mjs: ${wasm} is missing (run ./build.sh first)`);
+  process.exit(1);
+}
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+/** @type {esbuild.BuildOptions} */
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  legalComments: 'none',
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+// The dashboard imports 'regwasm': in dist/ that is the browser bundle next to it.
+/** @type {esbuild.Plugin} */
+const selfImport = {
+  name: 'regwasm-self',
+  setup(build) {
+    build.onResolve({ filter: /^regwasm$/ }, () => ({ path: './browser.js', external: true }));
+  },
+};
+
+await Promise.all([
+  esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/browser.js'], outfile: 'dist/browser.js' }),
+  esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/worker.js'], outfile: 'dist/worker.js' }),
+  esbuild.build({ ...common, platform: 'node', entryPoints: ['web/src/node.js'], outfile: 'dist/node.js' }),
+  esbuild.build({
+    ...common,
+    platform: 'browser',
+    minify: true,
+    entryPoints: ['web/dashboard/dashboard.js'],
+    outfile: 'dist/dashboard.js',
+    plugins: [selfImport],
+  }),
+]);
+
+copyFileSync(wasm, join(dist, 'registry.wasm'));
+copyFileSync(join(root, 'web', 'types', 'index.d.ts'), join(dist, 'index.d.ts'));
+copyFileSync(join(root, 'web', 'dashboard', 'index.html'), join(dist, 'index.html'));
+copyFileSync(join(root, 'web', 'dashboard', 'dashboard.css'), join(dist, 'dashboard.css'));
+
+// browser.js, worker.js and node.js bundle @bjorn3/browser_wasi_shim: ship its licence.
+const shim = join(root, 'node_modules', '@bjorn3', 'browser_wasi_shim');
+const shimVersion = JSON.parse(readFileSync(join(shim, 'package.json'), 'utf8')).version;
+writeFileSync(
+  join(dist, 'THIRD-PARTY-LICENSES.txt'),
+  `dist/worker.js and dist/node.js include @bjorn3/browser_wasi_shim ${shimVersion}\n` +
+    `(https://github.com/bjorn3/browser_wasi_shim), licensed MIT OR Apache-2.0.\n` +
+    `Its MIT licence:\n\n${readFileSync(join(shim, 'LICENSE-MIT'), 'utf8')}`,
+);

@@ -1,0 +1,65 @@
+// WASI preview1 for registry.wasm from @bjorn3/browser_wasi_shim over a FlatDirectory, with a
+// poll_oneoff that never busy-waits: the reactor only sleeps when it is idle, so every clock
+// subscription is answered at once as elapsed and fd subscriptions as ready. (The shim's own
+// spins until the deadline, reads one subscription only, and answers others with ENOTSUP, on
+// which Go's runtime throws "poll_oneoff failed".)
+import { ConsoleStdout, OpenFile, File, WASI, wasi } from '@bjorn3/browser_wasi_shim';
+
+/** @typedef {import('./engine.js').WasiSet} WasiSet */
+
+const SUBSCRIPTION_SIZE = 48;
+const EVENT_SIZE = 32;
+
+/**
+ * A WASI context whose first preopen is `root` ("/"), for one instance.
+ * @param {import('@bjorn3/browser_wasi_shim').Fd} root
+ * @param {{onImport?: (name: string) => void}} [hooks] test hook, called before every import
+ * @returns {WasiSet}
+ */
+export function shimWasi(root, hooks) {
+  /** @type {string[]} */
+  const stderr = [];
+  const keep = (/** @type {string} */ line) => {
+    stderr.push(line);
+    if (stderr.length > 40) stderr.shift();
+  };
+  const fds = [
+    new OpenFile(new File(new Uint8Array(0))),
+    ConsoleStdout.lineBuffered(keep),
+    ConsoleStdout.lineBuffered(keep),
+    root,
+  ];
+  const shim = new WASI([], [], fds, { debug: false });
+  /** @type {Record<string, Function>} */
+  const imports = { ...shim.wasiImport };
+  imports.poll_oneoff = (/** @type {number} */ inPtr, /** @type {number} */ outPtr, /** @type {number} */ n, /** @type {number} */ neventsPtr) => {
+    if (n === 0) return wasi.ERRNO_INVAL;
+    const view = new DataView(/** @type {any} */ (shim.inst.exports.memory).buffer);
+    for (let i = 0; i < n; i++) {
+      const sub = inPtr + i * SUBSCRIPTION_SIZE;
+      const ev = outPtr + i * EVENT_SIZE;
+      const type = view.getUint8(sub + 8);
+      view.setBigUint64(ev, view.getBigUint64(sub, true), true); // userdata
+      view.setUint16(ev + 8, wasi.ERRNO_SUCCESS, true);
+      view.setUint8(ev + 10, type);
+      view.setBigUint64(ev + 16, 0n, true); // fd_readwrite.nbytes
+      view.setUint16(ev + 24, 0, true); // fd_readwrite.flags
+    }
+    view.setUint32(neventsPtr, n, true);
+    return wasi.ERRNO_SUCCESS;
+  };
+  if (hooks?.onImport) {
+    const hook = hooks.onImport;
+    for (const [name, fn] of Object.entries(imports)) {
+      imports[name] = (/** @type {any[]} */ ...args) => {
+        hook(name);
+        return fn(...args);
+      };
+    }
+  }
+  return {
+    imports: { wasi_snapshot_preview1: imports },
+    initialize: (instance) => shim.initialize(/** @type {any} */ (instance)),
+    stderr: () => stderr.join('\n'),
+  };
+}

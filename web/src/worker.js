@@ -1,0 +1,220 @@
+// The module Worker that owns one registry instance in a browser: the page (see browser.js)
+// sends it request batches; it runs them synchronously on in-memory files and, with
+// IndexedDB storage, answers each call only after the files it changed are committed. Commits
+// are grouped: calls that arrive while a transaction is in flight share the next one, and
+// transactions run in call order.
+import { Engine } from './engine.js';
+import { RegistryError } from './errors.js';
+import { IdbFiles } from './idb.js';
+import { ChangeTracker, FlatDirectory, preopenRoot } from './memfs.js';
+import { shimWasi } from './shim.js';
+import { storageStatus } from './status.js';
+
+/**
+ * @typedef {{type: 'open', name: string, storage: 'indexeddb' | 'memory', wasm: string | ArrayBuffer | WebAssembly.Module}} OpenMessage
+ * @typedef {{id: number, method: 'request' | 'save' | 'status' | 'close' | 'trap', bytes?: Uint8Array, key?: string}} CallMessage
+ * `key` names a call forwarded by another tab ("tab:id"): its answer is committed with its
+ * changes, and a re-sent call with a committed answer gets that answer instead of a second run.
+ */
+
+/** @param {string | ArrayBuffer | WebAssembly.Module} wasm */
+async function compile(wasm) {
+  if (wasm instanceof WebAssembly.Module) return wasm;
+  if (typeof wasm !== 'string') return WebAssembly.compile(wasm);
+  const res = await fetch(wasm);
+  if (!res.ok) throw new RegistryError('failed', `fetch ${wasm}: ${res.status} ${res.statusText}`);
+  if (res.headers.get('content-type')?.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+class Host {
+  /** @type {Engine} */
+  #engine;
+  /** @type {FlatDirectory} */
+  #dir;
+  /** @type {IdbFiles | null} */
+  #store;
+  /** @type {ChangeTracker | null} */
+  #tracker;
+  #storage;
+  /** @type {Array<(err?: unknown) => void>} calls waiting for the next commit */
+  #waiting = [];
+  /** @type {Promise<void> | null} */
+  #committing = null;
+  /** @type {{file: string, seq: number, bytes: number, at: number} | null} */
+  #lastSave = null;
+  /** @type {number | null} */
+  #lastCommit = null;
+  /** @type {Map<string, unknown>} committed answers of forwarded calls */
+  #replies;
+  /** @type {[string, unknown][]} answers to commit with the next transaction */
+  #newReplies = [];
+
+  /**
+   * @param {{engine: Engine, dir: FlatDirectory, store: IdbFiles | null, tracker: ChangeTracker | null, storage: string, replies: Map<string, unknown>}} parts
+   */
+  constructor({ engine, dir, store, tracker, storage, replies }) {
+    this.#replies = replies;
+    this.#engine = engine;
+    this.#dir = dir;
+    this.#store = store;
+    this.#tracker = tracker;
+    this.#storage = storage;
+  }
+
+  /** @param {OpenMessage} msg */
+  static async create({ name, storage, wasm }) {
+    const modulePromise = compile(wasm);
+    let store = null;
+    let files = new Map();
+    let replies = new Map();
+    if (storage === 'indexeddb') ({ store, files, replies } = await IdbFiles.open(name));
+    const tracker = store ? new ChangeTracker(files) : null;
+    const dir = new FlatDirectory(files, tracker);
+    const module = await modulePromise;
+    const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir)) });
+    const host = new Host({ engine, dir, store, tracker, storage, replies });
+    await host.#durable(); // what load itself wrote (a recovered log, say)
+    return host;
+  }
+
+  /**
+   * Resolves once every change made so far is committed (at once without IndexedDB).
+   * @returns {Promise<void>}
+   */
+  #durable() {
+    if (!this.#tracker) return Promise.resolve();
+    if (!this.#tracker.dirty && !this.#committing) return Promise.resolve();
+    const p = new Promise((resolve, reject) => this.#waiting.push((err) => (err ? reject(err) : resolve(undefined))));
+    this.#committing ??= this.#commitLoop();
+    return /** @type {Promise<void>} */ (p);
+  }
+
+  async #commitLoop() {
+    const store = /** @type {IdbFiles} */ (this.#store);
+    const tracker = /** @type {ChangeTracker} */ (this.#tracker);
+    while (this.#waiting.length > 0) {
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      const changes = tracker.take();
+      const replies = this.#newReplies;
+      this.#newReplies = [];
+      /** @type {unknown} */
+      let error;
+      try {
+        await store.commit(changes, { replies });
+        if (changes.length) this.#lastCommit = Date.now();
+        for (const [k, v] of replies) this.#replies.set(k, v);
+      } catch (err) {
+        tracker.failed(changes);
+        error = new RegistryError('persist', `IndexedDB commit failed: ${err instanceof Error ? err.message : err}`, { cause: err });
+      }
+      for (const w of waiting) w(error);
+    }
+    this.#committing = null;
+  }
+
+  /**
+   * Runs `fn` now; the result is delivered once its changes are durable. A failed call still
+   * waits: a trap may have written part of a record, which the next load handles.
+   * @template T
+   * @param {() => T} fn
+   * @param {string} [key] a forwarded call's name
+   * @returns {Promise<T>}
+   */
+  async #run(fn, key) {
+    if (key !== undefined && this.#replies.has(key)) return copy(/** @type {T} */ (this.#replies.get(key)));
+    let value;
+    try {
+      value = fn();
+    } catch (err) {
+      await this.#durable().catch(() => {});
+      throw err;
+    }
+    if (key !== undefined && this.#tracker?.dirty) this.#newReplies.push([key, copy(value)]);
+    await this.#durable();
+    return value;
+  }
+
+  /**
+   * @param {Uint8Array} bytes
+   * @param {string} [key]
+   */
+  request(bytes, key) {
+    return this.#run(() => this.#engine.request(bytes), key);
+  }
+
+  /** @param {string} [key] */
+  save(key) {
+    return this.#run(() => {
+      const r = this.#engine.save();
+      this.#lastSave = { ...r, at: Date.now() };
+      return r;
+    }, key);
+  }
+
+  /** Makes the instance trap (the module's `trap` export): for tests of recovery. */
+  trap() {
+    return this.#run(() => this.#engine.trap());
+  }
+
+  status() {
+    const files = [...this.#dir.snapshot()].map(([name, data]) => ({ name, size: data.byteLength }));
+    return storageStatus(this.#engine, { storage: this.#storage, files, lastSave: this.#lastSave, lastCommit: this.#lastCommit });
+  }
+
+  async close() {
+    await this.#durable().catch(() => {});
+    this.#engine.close();
+    this.#store?.close();
+  }
+}
+
+/**
+ * A copy of an answer (answers are transferred to the page, which detaches their bytes).
+ * @template T
+ * @param {T} v
+ * @returns {T}
+ */
+function copy(v) {
+  return /** @type {T} */ (v instanceof Uint8Array ? v.slice() : v);
+}
+
+/** @type {Promise<Host> | null} */
+let host = null;
+
+/** @param {unknown} err */
+function errorOf(err) {
+  return RegistryError.from(err).toJSON();
+}
+
+self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ ev) => {
+  const msg = ev.data;
+  if ('type' in msg && msg.type === 'open') {
+    host = Host.create(msg);
+    host.then(
+      (h) => self.postMessage({ id: 0, ok: true, value: h.status() }),
+      (err) => self.postMessage({ id: 0, ok: false, error: errorOf(err) }),
+    );
+    return;
+  }
+  const { id, method, bytes, key } = /** @type {CallMessage} */ (msg);
+  try {
+    if (!host) throw new RegistryError('closed', 'worker not opened');
+    const h = await host;
+    /** @type {unknown} */
+    let value;
+    if (method === 'request') value = await h.request(/** @type {Uint8Array} */ (bytes), key);
+    else if (method === 'save') value = await h.save(key);
+    else if (method === 'status') value = h.status();
+    else if (method === 'close') value = await h.close();
+    else if (method === 'trap') value = await h.trap();
+    else throw new RegistryError('internal', `unknown method ${method}`);
+    const transfer = value instanceof Uint8Array ? [value.buffer] : [];
+    self.postMessage({ id, ok: true, value }, { transfer });
+  } catch (err) {
+    self.postMessage({ id, ok: false, error: errorOf(err) });
+  }
+};
