@@ -194,9 +194,10 @@ func (s *Store) Load() error {
 		return &FileError{Name: logName, Err: err}
 	}
 	data, choice, err := s.snaps.Read()
-	if errors.Is(err, ErrCorrupt) && len(recs) > 0 && recs[0].seq == 1 {
-		// No snapshot verifies, but the log holds every change from the first: the files
-		// are a torn first save, redundant. Drop them so the next save can rotate.
+	if errors.Is(err, ErrCorrupt) && len(recs) > 0 && recs[0].seq == 1 && len(recs[0].batch) > 0 {
+		// No snapshot verifies, but the log holds every change from the first (a change
+		// record, not the checkpoint a save leaves behind): the files are a torn first
+		// save, redundant. Drop them so the next save can rotate.
 		for _, ext := range choice.Found {
 			if rerr := s.st.Remove(s.snaps.Name(ext)); rerr != nil {
 				return rerr

@@ -307,3 +307,35 @@ func TestCleaningIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptOnlySnapshotAfterOneChangeIsAnError: a save leaves a checkpoint record (seq 1
+// after one change) that must not be mistaken for a log holding every change from the first;
+// dropping the damaged snapshot would lose that change silently.
+func TestCorruptOnlySnapshotAfterOneChangeIsAnError(t *testing.T) {
+	ms := &MemStorage{}
+	s, err := OpenStore(ms, detConfig(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1_700_000_000, Machine: []byte(m1), URL: []byte("http://a/")}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	name := s.Info().Snapshot
+	data, err := ms.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x40
+	if err := ms.WriteFile(name, data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenStore(ms, detConfig(1)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open with the only snapshot damaged: %v, want ErrCorrupt", err)
+	}
+	if _, err := ms.ReadFile(name); err != nil {
+		t.Fatalf("the damaged snapshot was removed: %v", err)
+	}
+}

@@ -26,8 +26,8 @@ const (
 // the host calls them one at a time.
 var (
 	store  *registry.Store
-	input  []byte // alloc's buffer
-	output []byte // the last result
+	input  []byte    // alloc's buffer
+	output []byte    // the last result
 	slot   [2]uint32 // result_slot: pointer and length of the last result
 )
 
