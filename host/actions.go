@@ -1,0 +1,243 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Access records that person reached machine through url, the dashboard showing the machine
+// as name (netdata's access action, now). person is the cookie: empty, invalid or unknown
+// makes a new person, whose GUID the result carries. A refused access is a *StatusError.
+func (r *Registry) Access(ctx context.Context, person, machine, url, name string) (AccessResult, error) {
+	resp, err := r.one(ctx, Request{Op: OpAccess, Person: person, Machine: machine, URL: url, Arg: name})
+	if err != nil {
+		return AccessResult{PersonGUID: resp.Person}, err
+	}
+	return resp.Access()
+}
+
+// Delete removes deleteURL from person's URLs; machine and url are where the request was
+// made, and url must be one of the person's too (netdata's delete action).
+func (r *Registry) Delete(ctx context.Context, person, machine, url, deleteURL string) error {
+	_, err := r.one(ctx, Request{Op: OpDelete, Person: person, Machine: machine, URL: url, Arg: deleteURL})
+	return err
+}
+
+// Search returns the URLs of machine forMachine, if person has accessed it (netdata's search
+// action).
+func (r *Registry) Search(ctx context.Context, person, machine, url, forMachine string) ([]URL, error) {
+	resp, err := r.one(ctx, Request{Op: OpSearch, Person: person, Machine: machine, URL: url, Arg: forMachine})
+	if err != nil {
+		return nil, err
+	}
+	return resp.URLs()
+}
+
+// Switch checks that person may adopt the identity to (both known and both have accessed
+// machine) and returns the GUID to put in the cookie (netdata's switch action; nothing in the
+// registry changes).
+func (r *Registry) Switch(ctx context.Context, person, machine, url, to string) (string, error) {
+	resp, err := r.one(ctx, Request{Op: OpSwitch, Person: person, Machine: machine, URL: url, Arg: to})
+	if err != nil {
+		return "", err
+	}
+	return resp.Person, nil
+}
+
+// Hello returns the registry's greeting (netdata's hello action).
+func (r *Registry) Hello(ctx context.Context) (Hello, error) {
+	var h Hello
+	resp, err := r.one(ctx, Request{Op: OpHello})
+	if err != nil {
+		return h, err
+	}
+	return h, decodeJSON(resp.Body, &h)
+}
+
+// Stats returns the registry's counters and the state of its files.
+func (r *Registry) Stats(ctx context.Context) (Stats, error) {
+	resp, err := r.one(ctx, Request{Op: OpStats})
+	if err != nil {
+		return Stats{}, err
+	}
+	return decodeStats(resp.Body)
+}
+
+// Settings returns the registry's settings (op config).
+func (r *Registry) Settings(ctx context.Context) (Settings, error) {
+	var s Settings
+	resp, err := r.one(ctx, Request{Op: OpConfig})
+	if err != nil {
+		return s, err
+	}
+	return s, decodeJSON(resp.Body, &s)
+}
+
+// Check verifies every file without changing any (op check).
+func (r *Registry) Check(ctx context.Context) (CheckReport, error) {
+	var rep CheckReport
+	resp, err := r.one(ctx, Request{Op: OpCheck})
+	if err != nil {
+		return rep, err
+	}
+	return rep, decodeJSON(resp.Body, &rep)
+}
+
+// Expire purges the persons idle for longer than the configured days as of now, and returns
+// how many went.
+func (r *Registry) Expire(ctx context.Context, now time.Time) (int, error) {
+	resp, err := r.one(ctx, Request{Op: OpExpire, When: now})
+	if err != nil {
+		return 0, err
+	}
+	var v struct {
+		Expired int `json:"expired"`
+	}
+	return v.Expired, decodeJSON(resp.Body, &v)
+}
+
+// Names of the copies Import and Export make in the directory: outside the registry's own
+// files, inside the module's alphabet.
+const (
+	importDBName  = "netdata-import-registry.db"
+	importLogName = "netdata-import-registry-log.db"
+	exportName    = "netdata-export-registry.db"
+)
+
+// Import merges netdata's own files into the registry: netdataDB, a registry.db text file,
+// and netdataLog, a registry-log.db (either may be ""). They are paths anywhere: the host
+// copies them into the directory for the module, which reads only its directory, and removes
+// the copies. The module saves a snapshot after the import, so it is durable when Import
+// returns.
+func (r *Registry) Import(ctx context.Context, netdataDB, netdataLog string) (ImportReport, error) {
+	var rep ImportReport
+	if err := r.acquire(ctx); err != nil {
+		return rep, err
+	}
+	defer func() { <-r.sem }()
+	if r.closed {
+		return rep, ErrClosed
+	}
+	req := Request{Op: OpImport}
+	for _, f := range []struct{ src, name string }{{netdataDB, importDBName}, {netdataLog, importLogName}} {
+		if f.src == "" {
+			continue
+		}
+		dst := filepath.Join(r.dir, f.name)
+		if abs, _ := filepath.Abs(f.src); abs == dst {
+			return rep, fmt.Errorf("host: import: %s is the name of the host's own copy; rename it", f.src)
+		}
+		defer os.Remove(dst)
+		if err := copyFile(f.src, dst); err != nil {
+			return rep, fmt.Errorf("host: import: %w", err)
+		}
+		if f.name == importDBName {
+			req.Arg = f.name
+		} else {
+			req.Arg2 = f.name
+		}
+	}
+	resp, err := r.oneLocked(ctx, req)
+	if err != nil {
+		return rep, err
+	}
+	if err := decodeJSON(resp.Body, &rep); err != nil {
+		return rep, err
+	}
+	for i := range rep.Errors { // name the caller's files, not the copies
+		switch rep.Errors[i].File {
+		case importDBName:
+			rep.Errors[i].File = netdataDB
+		case importLogName:
+			rep.Errors[i].File = netdataLog
+		}
+	}
+	return rep, nil
+}
+
+// Export writes the registry as netdata's registry.db text to file, a path anywhere (the
+// module writes it, synced, in the directory; the host moves it out).
+func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) {
+	var info ExportInfo
+	if err := r.acquire(ctx); err != nil {
+		return info, err
+	}
+	defer func() { <-r.sem }()
+	if r.closed {
+		return info, ErrClosed
+	}
+	if abs, _ := filepath.Abs(file); filepath.Dir(abs) == r.dir {
+		if name := filepath.Base(abs); name == LockName || strings.HasPrefix(name, "registry.") {
+			return info, fmt.Errorf("host: export: %s would overwrite the registry's own files", file)
+		}
+	}
+	src := filepath.Join(r.dir, exportName)
+	defer os.Remove(src)
+	resp, err := r.oneLocked(ctx, Request{Op: OpExport, Arg: exportName})
+	if err != nil {
+		return info, err
+	}
+	if err := decodeJSON(resp.Body, &info); err != nil {
+		return info, err
+	}
+	if err := os.Rename(src, file); err != nil {
+		// Another file system: copy.
+		if err := copyFile(src, file); err != nil {
+			return info, fmt.Errorf("host: export: %w", err)
+		}
+	}
+	info.File = file
+	return info, nil
+}
+
+// one runs a single request and turns a refusal into a *StatusError.
+func (r *Registry) one(ctx context.Context, req Request) (Response, error) {
+	if err := r.acquire(ctx); err != nil {
+		return Response{}, err
+	}
+	defer func() { <-r.sem }()
+	return r.oneLocked(ctx, req)
+}
+
+// oneLocked is one for a caller that holds the instance.
+func (r *Registry) oneLocked(ctx context.Context, req Request) (Response, error) {
+	batch, err := AppendRequest(nil, &req)
+	if err != nil {
+		return Response{}, err
+	}
+	out, err := r.execLocked(ctx, func(in *instance) (int32, error) { return in.request(ctx, batch) })
+	if err != nil {
+		return Response{}, err
+	}
+	resps, err := ParseResponses(out)
+	if err == nil && len(resps) != 1 {
+		err = &moduleError{ErrInternal, fmt.Sprintf("%d responses to 1 request", len(resps))}
+	}
+	if err != nil {
+		return Response{}, err
+	}
+	return resps[0], resps[0].Err()
+}
+
+func copyFile(src, dst string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, out.Close()) }()
+	if _, err := io.Copy(out, in); err != nil {
+		return err
+	}
+	return out.Sync()
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/regwasm/regwasm/host"
+)
+
+// moduleRegistry is the registry of a data directory, run by the module through package
+// host: the server's backend and what check, import, export and stats open.
+type moduleRegistry struct {
+	reg     *host.Registry
+	commits *groupCommit
+}
+
+// openRegistry opens dir with the compilation cache in the user's cache directory, so that
+// only the first start of a build compiles the module. A directory another process serves
+// is refused (host.ErrLocked).
+func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
+	var opts []host.Option
+	if cache, err := os.UserCacheDir(); err == nil {
+		opts = append(opts, host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero")))
+	}
+	reg, err := host.Open(ctx, dir, opts...)
+	if err != nil {
+		if errors.Is(err, host.ErrLocked) {
+			return nil, fmt.Errorf("%s is locked: another regwasm (or program) has it open: %w", dir, err)
+		}
+		return nil, err
+	}
+	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
+}
+
+// do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
+func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	return answer{status: r.Status, person: r.Person, body: r.Body}, err
+}
+
+// one runs a single request.
+func (m *moduleRegistry) one(ctx context.Context, req host.Request) (host.Response, error) {
+	resps, err := m.reg.Do(ctx, []host.Request{req})
+	if err != nil {
+		return host.Response{}, err
+	}
+	if len(resps) != 1 {
+		return host.Response{}, fmt.Errorf("module answered %d responses to one request", len(resps))
+	}
+	return resps[0], nil
+}
+
+func (m *moduleRegistry) settings(ctx context.Context) ([]byte, error) {
+	r, err := m.one(ctx, host.Request{Op: host.OpConfig})
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != 200 {
+		return nil, fmt.Errorf("config answered %d: %s", r.Status, r.Body)
+	}
+	return r.Body, nil
+}
+
+func (m *moduleRegistry) save(ctx context.Context) error {
+	_, err := m.reg.Save(ctx)
+	return err
+}
+
+func (m *moduleRegistry) close(context.Context) error {
+	m.commits.stop()
+	return m.reg.Close()
+}

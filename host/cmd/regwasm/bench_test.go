@@ -1,0 +1,124 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchSmoke runs test1 at 1/500 size on both hosts: both must end with the counts the
+// workload implies, identical between hosts, and every figure must be there.
+func TestBenchSmoke(t *testing.T) {
+	dir := t.TempDir()
+	jsonFile, svgFile := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
+	rc, out := runCmd(t, "bench", "--persons", "2000", "--machines", "400", "--batch", "200", "--json", jsonFile, "--svg", svgFile)
+	if rc != 0 {
+		t.Fatalf("bench: exit %d\n%s", rc, out)
+	}
+	for _, want := range []string{"req/s native", "req/s wazero", "wazero/native", "new persons", "mixed 10",
+		"person-URLs", "peak RSS", "snapshot", "cold start", "warm start"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	var rep benchReport
+	b, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Hosts) != 2 || rep.Hosts[0].Host != "native" || rep.Hosts[1].Host != "wazero" || len(rep.Ratio) != 15 {
+		t.Fatalf("report hosts %d, ratio %v", len(rep.Hosts), rep.Ratio)
+	}
+	for _, h := range rep.Hosts {
+		if len(h.Phases) != 15 {
+			t.Fatalf("%s: %d phases", h.Host, len(h.Phases))
+		}
+		for _, p := range h.Phases {
+			if p.PerSecond <= 0 || p.Requests < 2000 {
+				t.Fatalf("%s phase %+v", h.Host, p)
+			}
+		}
+		c := h.Counts
+		if c.Persons != 2000 || c.Machines != 800 || c.Accesses != 2000*25 || c.PersonURLs < 4000 || c.Bytes == 0 {
+			t.Fatalf("%s counts %+v", h.Host, c)
+		}
+		if h.SnapshotBytes <= 0 || h.SaveSeconds <= 0 || h.LoadSeconds <= 0 || h.PeakRSS == 0 || h.BytesPerPersonURL <= 0 {
+			t.Fatalf("%s figures %+v", h.Host, h)
+		}
+	}
+	n, z := rep.Hosts[0], rep.Hosts[1]
+	if n.PeakHeapInuse == 0 || n.HeapAllocAfterGC == 0 || z.ColdStartSeconds <= 0 || z.WarmStartSeconds <= 0 {
+		t.Fatalf("native heap %d/%d, wazero start %v/%v", n.PeakHeapInuse, n.HeapAllocAfterGC, z.ColdStartSeconds, z.WarmStartSeconds)
+	}
+	// The same workload on the same core: the module's registry is the native one.
+	nc, zc := n.Counts, z.Counts
+	nc.Bytes, zc.Bytes = 0, 0
+	if nc != zc {
+		t.Fatalf("counts differ: native %+v, wazero %+v", nc, zc)
+	}
+	checkSVG(t, svgFile, 2*15)
+}
+
+func TestBenchRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--host", "node"}, {"--persons", "0"}, {"--batch", "-1"}, {"extra"}} {
+		if rc, out := runCmd(t, append([]string{"bench"}, args...)...); rc != 2 {
+			t.Errorf("bench %v: exit %d\n%s", args, rc, out)
+		}
+	}
+}
+
+// checkSVG parses the chart as XML and counts its bars.
+func checkSVG(t *testing.T, path string, bars int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	rects := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+			for _, a := range se.Attr {
+				if a.Name.Local == "height" && a.Value != "100%" && a.Value != "12" {
+					rects++
+				}
+			}
+		}
+	}
+	if rects != bars {
+		t.Fatalf("%d bars in the chart, want %d", rects, bars)
+	}
+}
+
+func TestBarChart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.svg")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = writeBarChart(f, "a <title> & more", []string{"p1", "p<2>", "p3"}, []chartSeries{
+		{Name: "native", Color: "#000", Values: []float64{10, 20, 30}},
+		{Name: "wazero", Color: "#f00", Values: []float64{5, 0, 15}}, // 0: not measured, no bar
+	})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSVG(t, path, 5)
+	for v, want := range map[float64]float64{0: 1, 7: 10, 30: 50, 101: 200, 2400: 2500, 5.25e6: 1e7} {
+		if got := niceCeil(v); got != want {
+			t.Errorf("niceCeil(%v) = %v, want %v", v, got, want)
+		}
+	}
+}

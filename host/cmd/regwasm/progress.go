@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// progress shows how far a long job is: on a terminal one line redrawn with \r (at most ten
+// times a second), elsewhere (logs, pipes, CI) a plain line now and then, so that output stays
+// readable when it is not a screen.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	label string
+	total int64 // 0 if unknown
+	unit  func(int64) string
+	done  int64
+	drawn time.Time // last redraw (tty) or line (plain)
+	width int       // length of the last tty line, to blank it out
+}
+
+const (
+	ttyRedrawEvery  = 100 * time.Millisecond
+	plainPrintEvery = 2 * time.Second
+	barWidth        = 30
+)
+
+func newProgress(w io.Writer, label string, total int64, unit func(int64) string) *progress {
+	if unit == nil {
+		unit = func(n int64) string { return fmt.Sprint(n) }
+	}
+	return &progress{w: w, tty: isTerminal(w), label: label, total: total, unit: unit}
+}
+
+// isTerminal reports whether w is a character device (a terminal), with the standard library
+// only: a terminal is where \r redraws make sense.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// set records that done units are finished and redraws if it is time to.
+func (p *progress) set(done int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = done
+	now := time.Now()
+	every := plainPrintEvery
+	if p.tty {
+		every = ttyRedrawEvery
+	}
+	if now.Sub(p.drawn) < every {
+		return
+	}
+	p.drawn = now
+	p.draw(false)
+}
+
+func (p *progress) add(n int64) {
+	p.mu.Lock()
+	done := p.done + n
+	p.mu.Unlock()
+	p.set(done)
+}
+
+// finish draws the final state and ends the line.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draw(true)
+}
+
+func (p *progress) draw(final bool) {
+	line := p.label + " " + p.unit(p.done)
+	if p.total > 0 {
+		frac := min(float64(p.done)/float64(p.total), 1)
+		fill := int(frac * barWidth)
+		bar := strings.Repeat("=", fill)
+		if fill < barWidth {
+			bar += ">" + strings.Repeat(" ", barWidth-fill-1)
+		}
+		line = fmt.Sprintf("%s [%s] %3.0f%% %s/%s", p.label, bar, frac*100, p.unit(p.done), p.unit(p.total))
+	}
+	if !p.tty {
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	pad := ""
+	if n := p.width - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	p.width = len(line)
+	end := ""
+	if final {
+		end, p.width = "\n", 0
+	}
+	fmt.Fprint(p.w, "\r"+line+pad+end)
+}
+
+// progressReader counts what is read through it.
+type progressReader struct {
+	r io.Reader
+	p *progress
+}
+
+func (pr progressReader) Read(b []byte) (int, error) {
+	n, err := pr.r.Read(b)
+	pr.p.add(int64(n))
+	return n, err
+}
+
+// humanBytes prints a size the way people read it: 512 B, 1.5 KiB, 2.3 GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// humanCount prints a count with an SI suffix: 950, 12.3K, 1.2M.
+func humanCount(n uint64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprint(n)
+	case n < 1_000_000:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/1e3)) + "K"
+	case n < 1_000_000_000:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/1e6)) + "M"
+	}
+	return trimZero(fmt.Sprintf("%.1f", float64(n)/1e9)) + "G"
+}
+
+func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/regwasm/regwasm/host"
+)
+
+// How long shutdown waits for requests in flight before closing their connections.
+const shutdownGrace = 15 * time.Second
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	dirFlag := fs.String("dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
+	addr := fs.String("addr", "127.0.0.1:19999", "address to listen on")
+	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
+	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
+	verbose := fs.Bool("v", false, "log every request")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError("unexpected arguments %q", rest)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	dir, err := dataDir(*dirFlag, true)
+	if err != nil {
+		return err
+	}
+	reg, err := openRegistry(ctx, dir)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
+	if err != nil {
+		_ = reg.close(context.WithoutCancel(ctx))
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		_ = reg.close(context.WithoutCancel(ctx))
+		return err
+	}
+	web := srv.webDir
+	if web == "" {
+		web = "not built"
+	}
+	fmt.Fprintf(stdout, "regwasm: registry %s on http://%s/api/v1/registry (dashboard: %s)\n", dir, ln.Addr(), web)
+	return srv.run(ctx, ln, *saveEvery)
+}
+
+// server is `regwasm serve`: the registry API and the dashboard over one registry.
+type server struct {
+	reg    servedRegistry
+	api    *registryAPI
+	webDir string
+	http   *http.Server
+	log    *slog.Logger
+}
+
+// servedRegistry is what the server needs of the registry besides actions.
+type servedRegistry interface {
+	backend
+	settings(ctx context.Context) ([]byte, error) // op config's JSON
+	save(ctx context.Context) error
+	close(ctx context.Context) error
+}
+
+func newServer(ctx context.Context, reg servedRegistry, webDir string, log *slog.Logger) (*server, error) {
+	conf, err := reg.settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the registry's settings: %w", err)
+	}
+	set, err := parseServerSettings(conf)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{reg: reg, api: newRegistryAPI(reg, set, log), webDir: webDir, log: log}
+	s.http = &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// handler routes the registry API and the dashboard, all with netdata's CORS headers.
+func (s *server) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/registry", s.api)
+	mux.HandleFunc("/api/v1/registry/stats", s.api.serveStats)
+	mux.Handle("/", dashboardHandler(s.webDir))
+	return withCORS(s.logRequests(mux))
+}
+
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		t0 := time.Now()
+		next.ServeHTTP(rec, r)
+		s.log.Debug("request", "method", r.Method, "uri", cut(r.RequestURI, 200), "status", rec.status,
+			"from", r.RemoteAddr, "took", time.Since(t0))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// run serves ln until ctx is done (SIGINT, SIGTERM) or the listener fails, saving every
+// saveEvery when anything changed; then it stops accepting, lets requests in flight finish,
+// saves and closes the registry.
+func (s *server) run(ctx context.Context, ln net.Listener, saveEvery time.Duration) error {
+	s.http.Handler = s.handler()
+	served := make(chan error, 1)
+	go func() { served <- s.http.Serve(ln) }()
+	var tick <-chan time.Time
+	if saveEvery > 0 {
+		t := time.NewTicker(saveEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case serveErr = <-served:
+			break loop
+		case <-tick:
+			if err := s.saveIfChanged(ctx); err != nil {
+				s.log.Error("periodic save failed", "err", err)
+			}
+		}
+	}
+	// The signal's context is done: shutdown and the final save get their own.
+	bg := context.WithoutCancel(ctx)
+	sctx, cancel := context.WithTimeout(bg, shutdownGrace)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown: closing connections still busy", "err", err)
+		_ = s.http.Close()
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	err := s.reg.save(bg)
+	if err != nil {
+		s.log.Error("final save failed; the change log still holds every acknowledged change", "err", err)
+	}
+	return errors.Join(serveErr, err, s.reg.close(bg))
+}
+
+// saveIfChanged writes a snapshot when changes were made since the last one: a registry of
+// millions of entries is not rewritten every few minutes for nothing.
+func (s *server) saveIfChanged(ctx context.Context) error {
+	ans, err := s.reg.do(ctx, action{op: host.OpStats})
+	if err != nil {
+		return err
+	}
+	var st struct {
+		Storage struct {
+			Seq      uint64 `json:"seq"`
+			SavedSeq uint64 `json:"saved_seq"`
+		} `json:"storage"`
+	}
+	if err := json.Unmarshal(ans.body, &st); err == nil && st.Storage.Seq == st.Storage.SavedSeq {
+		return nil
+	}
+	return s.reg.save(ctx)
+}

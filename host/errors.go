@@ -1,0 +1,161 @@
+package host
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Errors returned by the registry. Match them with errors.Is: the returned errors carry the
+// details (the module's message, the status, the file) and wrap one of these.
+var (
+	// ErrBadRequest: the request batch is malformed (framing, unknown op, field too long,
+	// time out of range). The whole batch was rejected and nothing changed.
+	ErrBadRequest = errors.New("host: malformed request")
+	// ErrRefused: the registry answered an action with a status other than 200 (netdata's
+	// 400, 404, 412, 430-434, 500, ...). See StatusError.
+	ErrRefused = errors.New("host: action refused")
+	// ErrStorage: a file could not be read or written; the module reloaded from the files,
+	// so it holds exactly the acknowledged state.
+	ErrStorage = errors.New("host: storage failure")
+	// ErrCorrupt: the files hold data that does not verify (the message names file and offset).
+	ErrCorrupt = errors.New("host: corrupt data")
+	// ErrInternal: the module reported an internal error.
+	ErrInternal = errors.New("host: internal error in the module")
+	// ErrTrapped: the module trapped (a Go panic inside it). The host discarded the instance
+	// and started a new one that reloaded the files; the call's changes, if any were made
+	// before the trap and not logged, are gone.
+	ErrTrapped = errors.New("host: module trapped")
+	// ErrClosed: the Registry was closed.
+	ErrClosed = errors.New("host: registry is closed")
+	// ErrLocked: another Registry (in this process or another) holds the directory.
+	ErrLocked = errors.New("host: directory is in use by another registry")
+)
+
+// Error codes of the module's request, save and load exports (wasm/ABI.md); -4 (internal)
+// and any other code are ErrInternal.
+const (
+	codeBadRequest = -1
+	codeStorage    = -2
+	codeCorrupt    = -3
+)
+
+// moduleError is a negative return of an export: its kind and the module's message.
+type moduleError struct {
+	kind error
+	msg  string
+}
+
+func (e *moduleError) Error() string { return e.kind.Error() + ": " + e.msg }
+func (e *moduleError) Unwrap() error { return e.kind }
+
+func codeError(code int32, msg string) error {
+	kind := ErrInternal
+	switch code {
+	case codeBadRequest:
+		kind = ErrBadRequest
+	case codeStorage:
+		kind = ErrStorage
+	case codeCorrupt:
+		kind = ErrCorrupt
+	}
+	if msg == "" {
+		msg = "error code " + strconv.Itoa(int(code))
+	}
+	return &moduleError{kind, msg}
+}
+
+// StatusError is an action the registry refused: netdata's status and reason. It matches
+// ErrRefused.
+type StatusError struct {
+	Action  string // netdata's action name ("access", "switch", ...), from the body
+	Status  int    // netdata's HTTP status
+	Message string // the body's "error", or the body itself when it has none
+}
+
+func (e *StatusError) Error() string {
+	return "host: " + e.Action + " refused with status " + strconv.Itoa(e.Status) + ": " + e.Message
+}
+
+// Is reports whether target is ErrRefused.
+func (e *StatusError) Is(target error) bool { return target == ErrRefused }
+
+// trapError is a call that trapped (or that the context interrupted), and what the restart
+// did.
+type trapError struct {
+	cause   error  // wazero's error
+	stderr  string // what the module printed (Go's panic message)
+	during  string // "load" when a new instance trapped while loading (no restart follows)
+	restart error  // nil when a new instance reloaded the files
+}
+
+func (e *trapError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.during != "":
+		b.WriteString(ErrTrapped.Error() + " during " + e.during + ": " + firstLine(e.cause.Error()))
+	default:
+		b.WriteString(ErrTrapped.Error() + ": " + firstLine(e.cause.Error()))
+	}
+	if s := panicLine(e.stderr); s != "" {
+		b.WriteString(" (" + s + ")")
+	}
+	switch {
+	case e.during != "":
+	case e.restart != nil:
+		b.WriteString("; restarting failed: " + e.restart.Error())
+	default:
+		b.WriteString("; a new instance reloaded the files")
+	}
+	return b.String()
+}
+
+func (e *trapError) Unwrap() []error {
+	errs := []error{ErrTrapped, e.cause}
+	if e.restart != nil {
+		errs = append(errs, e.restart)
+	}
+	return errs
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// panicLine picks Go's "panic: ..." line out of the module's stderr, else its first line.
+func panicLine(stderr string) string {
+	for line := range strings.Lines(stderr) {
+		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return strings.TrimSpace(firstLine(stderr))
+}
+
+// lockError is a refused Open: the directory's lock file and the process holding it.
+type lockError struct {
+	path string
+	pid  string // "" when the file does not say
+}
+
+func lockedError(path string) error {
+	pid := ""
+	if b, err := os.ReadFile(path); err == nil {
+		pid = strings.TrimSpace(string(b))
+	}
+	return &lockError{path, pid}
+}
+
+func (e *lockError) Error() string {
+	s := ErrLocked.Error() + " (lock file " + e.path
+	if e.pid != "" {
+		s += ", held by process " + e.pid
+	}
+	return s + "): one process owns a registry directory at a time"
+}
+
+func (e *lockError) Unwrap() error { return ErrLocked }

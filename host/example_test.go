@@ -1,0 +1,50 @@
+package host_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/regwasm/regwasm/host"
+)
+
+// A Go program embeds the registry in a few lines: open a directory, record accesses, read
+// the answers.
+func Example() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "regwasm-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	reg, err := host.Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close()
+
+	// A browser without a cookie reaches an agent: the registry makes it a new person.
+	res, err := reg.Access(ctx, "", "5e1f2a3b-0000-4000-8000-000000000001", "http://agent1:19999/", "agent1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The same person (its GUID is the cookie) on another agent: the answer lists both.
+	res, err = reg.Access(ctx, res.PersonGUID, "5e1f2a3b-0000-4000-8000-000000000002", "http://agent2:19999/", "agent2")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, u := range res.URLs {
+		fmt.Println(u.Name, u.URL, u.Usages)
+	}
+	st, err := reg.Stats(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(st.Persons, "person,", st.Machines, "machines,", st.Accesses, "accesses")
+	// Output:
+	// agent1 http://agent1:19999/ 1
+	// agent2 http://agent2:19999/ 1
+	// 1 person, 2 machines, 2 accesses
+}

@@ -1,0 +1,230 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	_ "embed"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// registryWasm is the module, built by ./build.sh from ./wasm (TestCommittedWasmIsFresh
+// checks that it matches the sources).
+//
+//go:embed registry.wasm
+var registryWasm []byte
+
+// Binary returns the embedded registry.wasm. The caller must not modify it.
+func Binary() []byte { return registryWasm }
+
+// engine is a wazero runtime with WASI and the compiled module.
+type engine struct {
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+}
+
+// engines are the process's compiled modules, one per compilation cache directory ("" for
+// none).
+var engines struct {
+	sync.Mutex
+	m map[string]*engine
+}
+
+// Initialize compiles the embedded module (or loads it from WithCompilationCache's dir)
+// for the given options, if that has not been done yet in this process. Open does it on
+// first use; call Initialize to pay the cost (about 1 s without a cache) at a time of your
+// choosing. Only the compilation cache option matters here.
+func Initialize(ctx context.Context, opts ...Option) error {
+	o := newOptions(opts)
+	_, err := getEngine(ctx, &o)
+	return err
+}
+
+func getEngine(ctx context.Context, o *options) (*engine, error) {
+	key := o.cacheDir
+	engines.Lock()
+	defer engines.Unlock()
+	if e := engines.m[key]; e != nil {
+		return e, nil
+	}
+	cfg := wazero.NewRuntimeConfig()
+	if o.cacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("host: compilation cache: %w", err)
+		}
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	// The runtime outlives the caller's context: it serves every later Open.
+	rt := wazero.NewRuntimeWithConfig(context.WithoutCancel(ctx), cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("host: WASI: %w", err)
+	}
+	compiled, err := rt.CompileModule(ctx, registryWasm)
+	if err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("host: compiling registry.wasm: %w", err)
+	}
+	e := &engine{rt: rt, compiled: compiled}
+	if engines.m == nil {
+		engines.m = make(map[string]*engine)
+	}
+	engines.m[key] = e
+	return e, nil
+}
+
+// instance is one instantiation of the module and its typed exports.
+type instance struct {
+	mod    api.Module
+	mem    api.Memory
+	alloc  api.Function // (size i32) -> ptr i32
+	req    api.Function // (ptr i32, len i32) -> i32
+	save   api.Function // () -> i32
+	load   api.Function // () -> i32
+	trap   api.Function // () -> ()
+	slot   uint32       // the result slot's address
+	in     uint32       // alloc's buffer, reused while batches fit
+	inLen  uint32
+	stack  [2]uint64
+	stderr *tail
+}
+
+// instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3).
+func (e *engine) instantiate(ctx context.Context, dir string, limit uint64) (*instance, error) {
+	stderr := &tail{}
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize").
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(crand.Reader).
+		WithStderr(stderr).
+		WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/"))
+	ctx = experimental.WithMemoryAllocator(ctx, memoryAllocator{limit})
+	mod, err := e.rt.InstantiateModule(ctx, e.compiled, cfg)
+	if err != nil {
+		if s := panicLine(stderr.String()); s != "" {
+			err = fmt.Errorf("%w (%s)", err, s)
+		}
+		return nil, fmt.Errorf("host: instantiating registry.wasm: %w", err)
+	}
+	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr}
+	for name, fn := range map[string]*api.Function{"alloc": &in.alloc, "request": &in.req,
+		"save": &in.save, "load": &in.load, "trap": &in.trap, "result_slot": nil} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			mod.Close(ctx)
+			return nil, fmt.Errorf("host: registry.wasm does not export %q", name)
+		}
+		if fn != nil {
+			*fn = f
+		}
+	}
+	if in.mem == nil {
+		mod.Close(ctx)
+		return nil, errors.New("host: registry.wasm exports no memory")
+	}
+	slot, err := in.call(ctx, mod.ExportedFunction("result_slot"))
+	if err != nil {
+		mod.Close(ctx)
+		return nil, &trapError{cause: err, stderr: stderr.String(), during: "result_slot"}
+	}
+	in.slot = uint32(slot)
+	return in, nil
+}
+
+func (in *instance) close(ctx context.Context) { in.mod.Close(context.WithoutCancel(ctx)) }
+
+// call runs an export without parameters that returns an i32.
+func (in *instance) call(ctx context.Context, fn api.Function) (int32, error) {
+	if err := fn.CallWithStack(ctx, in.stack[:1]); err != nil {
+		return 0, err
+	}
+	return int32(uint32(in.stack[0])), nil
+}
+
+// request copies batch into the module's input buffer and runs it. Its errors are traps,
+// except a *moduleError when alloc refuses the buffer.
+//
+// # Notes
+//
+// alloc is asked for at least 64 KiB, in powers of two: its buffer serves every later batch
+// that fits, so a call is one export entry, not two.
+func (in *instance) request(ctx context.Context, batch []byte) (int32, error) {
+	n := uint32(len(batch))
+	if n > in.inLen || in.in == 0 {
+		size := uint32(64 << 10)
+		for size < n {
+			size *= 2
+		}
+		size = min(size, MaxBatchLength)
+		in.stack[0] = uint64(size)
+		if err := in.alloc.CallWithStack(ctx, in.stack[:1]); err != nil {
+			in.in, in.inLen = 0, 0
+			return 0, err
+		}
+		in.in, in.inLen = uint32(in.stack[0]), size
+		if in.in == 0 {
+			return 0, badRequest(fmt.Sprintf("alloc refused a buffer of %d bytes", size))
+		}
+	}
+	if !in.mem.Write(in.in, batch) {
+		return 0, errors.New("host: alloc returned a buffer outside the memory")
+	}
+	in.stack[0], in.stack[1] = uint64(in.in), uint64(n)
+	if err := in.req.CallWithStack(ctx, in.stack[:2]); err != nil {
+		return 0, err
+	}
+	return int32(uint32(in.stack[0])), nil
+}
+
+// result copies out the result of a call that returned ret (wasm/ABI.md rule 4): the bytes
+// for ret >= 0, an error with the module's message for ret < 0. Both are read through the
+// result slot's pointer and length, and copied: the module reuses the buffer.
+func (in *instance) result(ret int32) ([]byte, error) {
+	ptr, okPtr := in.mem.ReadUint32Le(in.slot)
+	n, okLen := in.mem.ReadUint32Le(in.slot + 4)
+	if !okPtr || !okLen {
+		return nil, errors.New("host: result slot outside the memory")
+	}
+	if ret >= 0 && n != uint32(ret) {
+		return nil, fmt.Errorf("host: result slot says %d bytes, the call returned %d", n, ret)
+	}
+	view, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, fmt.Errorf("host: result of %d bytes at %#x is outside the memory", n, ptr)
+	}
+	if ret < 0 {
+		return nil, codeError(ret, string(view))
+	}
+	return bytes.Clone(view), nil
+}
+
+// tail keeps the first 4 KiB the module writes to stderr: Go's panic message when it traps
+// (the goroutine traces that follow it may be cut).
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p[:min(len(p), 4096-len(t.buf))]...)
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

@@ -1,0 +1,212 @@
+package host
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// URL is one entry of netdata's urls list, [machine_guid, url, last_t*1000, usages, name]:
+// a URL through which a person reached a machine.
+type URL struct {
+	Machine    string    // the machine's GUID
+	URL        string    // the URL
+	LastAccess time.Time // the last access through it (whole seconds)
+	Usages     uint32    // accesses through it
+	Name       string    // the machine's name as the dashboard showed it
+}
+
+// UnmarshalJSON decodes netdata's five-element array.
+func (u *URL) UnmarshalJSON(b []byte) error {
+	var ms int64
+	if err := json.Unmarshal(b, &[]any{&u.Machine, &u.URL, &ms, &u.Usages, &u.Name}); err != nil {
+		return err
+	}
+	u.LastAccess = time.UnixMilli(ms)
+	return nil
+}
+
+// AccessResult is what an access answers: the person GUID to keep in the cookie (a new one
+// for a new person) and, unless the request was quiet, every URL the person has used.
+type AccessResult struct {
+	PersonGUID string
+	URLs       []URL
+}
+
+// Hello is the registry's greeting (netdata's hello action).
+type Hello struct {
+	Hostname    string `json:"hostname"`
+	MachineGUID string `json:"machine_guid"` // the registry's own GUID
+	Registry    string `json:"registry"`     // the registry to announce
+}
+
+// Stats are the registry's counters and the state of its files.
+type Stats struct {
+	Persons     uint64      `json:"persons"`
+	Machines    uint64      `json:"machines"`
+	URLs        uint64      `json:"urls"` // unique URLs
+	Accesses    uint64      `json:"accesses"`
+	PersonURLs  uint64      `json:"person_urls"`
+	MachineURLs uint64      `json:"machine_urls"`
+	Bytes       uint64      `json:"bytes"` // memory held by the tables
+	Storage     StorageInfo `json:"storage"`
+}
+
+// StorageInfo describes the registry's files.
+type StorageInfo struct {
+	Snapshot   string    // the current snapshot file, "" before the first save
+	Seq        uint64    // the last change applied
+	SavedSeq   uint64    // the last change the snapshot holds
+	LastSave   time.Time // the last save by this instance; zero if none
+	LogRecords uint64    // changes in the log since the snapshot
+}
+
+// UnmarshalJSON decodes the module's "storage" object.
+func (s *StorageInfo) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Snapshot   string `json:"snapshot"`
+		Seq        uint64 `json:"seq"`
+		SavedSeq   uint64 `json:"saved_seq"`
+		LastSave   int64  `json:"last_save"`
+		LogRecords uint64 `json:"log_records"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = StorageInfo{Snapshot: v.Snapshot, Seq: v.Seq, SavedSeq: v.SavedSeq, LogRecords: v.LogRecords}
+	if v.LastSave > 0 {
+		s.LastSave = time.Unix(v.LastSave, 0)
+	}
+	return nil
+}
+
+// SaveInfo describes a committed snapshot.
+type SaveInfo struct {
+	File  string `json:"file"`  // e.g. "registry.db.2"
+	Seq   uint64 `json:"seq"`   // the last change it holds
+	Bytes int    `json:"bytes"` // its length
+}
+
+// Settings are the registry's settings: netdata's [registry] keys, kept in registry.conf.N.
+type Settings struct {
+	Enabled            bool   `json:"enabled"`
+	RegistryDBFile     string `json:"registry db file"`
+	RegistryLogFile    string `json:"registry log file"`
+	SaveEvery          int64  `json:"registry save db every new entries"`
+	ExpireIdleDays     int64  `json:"registry expire idle persons"`
+	Domain             string `json:"registry domain"`
+	RegistryToAnnounce string `json:"registry to announce"`
+	Hostname           string `json:"registry hostname"`
+	VerifyCookies      bool   `json:"verify browser cookies support"`
+	SameSiteSecure     bool   `json:"enable cookies SameSite and Secure"`
+	MaxURLLength       int64  `json:"max URL length"`
+	MaxNameLength      int64  `json:"max URL name length"`
+	AllowFrom          string `json:"allow from"`
+	RespectDNT         bool   `json:"respect do not track policy"`
+	MachineGUID        string `json:"machine guid"`
+	LogSync            string `json:"log sync"` // "always", "every N" or "save"
+}
+
+// CheckReport is the verification of every file (op check), what `regwasm check` prints.
+type CheckReport struct {
+	Healthy  bool      `json:"healthy"`
+	Snapshot FileCheck `json:"snapshot"`
+	Config   FileCheck `json:"config"`
+	Log      LogCheck  `json:"log"`
+}
+
+// FileCheck is a rotated file set's verdict: the file chosen and why.
+type FileCheck struct {
+	Chosen  string `json:"chosen"`
+	Explain string `json:"explain"`
+	Error   string `json:"error"`
+}
+
+// LogCheck is the change log's verdict.
+type LogCheck struct {
+	Records  int    `json:"records"`
+	Bytes    int    `json:"bytes"`
+	TornTail int    `json:"torn_tail"` // bytes a load would cut off
+	Error    string `json:"error"`
+}
+
+// ImportReport is what Import did: netdata's lines applied and skipped.
+type ImportReport struct {
+	Persons     uint64        `json:"persons"`      // P lines applied
+	Machines    uint64        `json:"machines"`     // M lines applied
+	PersonURLs  uint64        `json:"person_urls"`  // U lines applied
+	MachineURLs uint64        `json:"machine_urls"` // V lines applied
+	Accesses    uint64        `json:"accesses"`     // accesses added (for a log: A lines)
+	Deletes     uint64        `json:"deletes"`      // D lines replayed
+	Expired     uint64        `json:"expired"`      // persons the save after the import purged
+	Lines       int           `json:"lines"`        // lines read
+	Skipped     int           `json:"skipped"`      // lines skipped
+	Errors      []ImportError `json:"errors"`       // the first skipped lines, in file order
+}
+
+// ImportError is a skipped line of an imported file.
+type ImportError struct {
+	File   string `json:"file"` // the path given to Import
+	Line   int    `json:"line"` // 1-based
+	Reason string `json:"reason"`
+}
+
+// ExportInfo describes an exported netdata registry.db.
+type ExportInfo struct {
+	File  string `json:"-"` // the path given to Export
+	Bytes int    `json:"bytes"`
+	Lines int    `json:"lines"`
+}
+
+// Err returns nil for status 200, else a *StatusError with netdata's reason.
+func (r Response) Err() error {
+	if r.Status == 200 {
+		return nil
+	}
+	var v struct {
+		Action string `json:"action"`
+		Error  string `json:"error"`
+	}
+	if json.Unmarshal(r.Body, &v) != nil || v.Error == "" {
+		v.Error = string(r.Body)
+	}
+	if v.Action == "" {
+		v.Action = "action"
+	}
+	return &StatusError{Action: v.Action, Status: r.Status, Message: v.Error}
+}
+
+// Access decodes an access answer (or Err's error).
+func (r Response) Access() (AccessResult, error) {
+	res := AccessResult{PersonGUID: r.Person}
+	if err := r.Err(); err != nil {
+		return res, err
+	}
+	urls, err := r.URLs()
+	res.URLs = urls
+	return res, err
+}
+
+// URLs decodes the urls list of an access or search answer; nil for a quiet one.
+func (r Response) URLs() ([]URL, error) {
+	if len(r.Body) == 0 {
+		return nil, nil
+	}
+	var v struct {
+		URLs []URL `json:"urls"`
+	}
+	err := decodeJSON(r.Body, &v)
+	return v.URLs, err
+}
+
+func decodeJSON(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return &moduleError{ErrInternal, fmt.Sprintf("undecodable answer %.200q: %v", b, err)}
+	}
+	return nil
+}
+
+func decodeStats(b []byte) (Stats, error) {
+	var s Stats
+	return s, decodeJSON(b, &s)
+}
