@@ -1,11 +1,13 @@
 // The dashboard page (dist/index.html) in Chromium: as a static page running the registry
 // client-side (IndexedDB), and served with a /api/v1/registry it talks to over HTTP.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { registryApi } from './fixtures/api.mjs';
-import { DIST, launch, machine, OUT, serve } from './helpers.mjs';
+import { DIST, launch, machine, OUT, ROOT, serve } from './helpers.mjs';
 
 /** @type {Awaited<ReturnType<typeof launch>>} */
 let browser;
@@ -128,5 +130,61 @@ test('served with /api/v1/registry: the dashboard talks to it over HTTP', async 
   } finally {
     await server.close();
     await api.close();
+  }
+});
+
+/**
+ * Starts the real `regwasm serve` (built from this checkout) on a free port, serving dist/.
+ * @param {string} dir data directory
+ */
+async function regwasmServe(dir) {
+  const bin = join(OUT, 'regwasm-dashboard-test');
+  execFileSync('go', ['build', '-o', bin, './host/cmd/regwasm'], { cwd: ROOT, stdio: 'inherit' });
+  const child = spawn(bin, ['serve', '--dir', dir, '--addr', '127.0.0.1:0', '--web', DIST, '--save-every', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (/** @type {Buffer} */ b) => {
+      out += b;
+      const m = /on (http:\/\/[0-9.:]+)\//.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`regwasm serve exited ${code}: ${out}`)));
+  });
+  return {
+    url: /** @type {string} */ (url),
+    close: () => new Promise((r) => {
+      child.on('exit', r);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+test('served by `regwasm serve`: the cookie check redirects once, then the access is recorded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'regwasm-serve-'));
+  const server = await regwasmServe(dir);
+  try {
+    const page = await browser.page();
+    /** @type {string[]} */
+    const accesses = [];
+    page.on('request', (req) => {
+      if (/action=access/.test(req.url())) accesses.push(req.url());
+    });
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('body[data-ready=true]');
+    assert.match((await page.textContent('#source')) ?? '', /server 127\.0\.0\.1/);
+    assert.equal(accesses.length, 2, 'a first access without identity is answered "redirect", the dashboard asks again');
+    assert.equal((await rows(page)).length, 1, "the dashboard's own access");
+    const id = (await page.context().cookies()).find((c) => c.name === 'netdata_registry_id')?.value;
+    assert.match(id ?? '', /^[0-9a-f-]{36}$/);
+    assert.notEqual(id, '11111111-2222-3333-4444-555555555555', "netdata's test cookie was replaced");
+    assert.equal(id, await page.textContent('#person'));
+    assert.equal(await page.textContent('#stat-persons'), '1');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -153,9 +153,19 @@ export class HttpSource {
     return this.#get({ action: 'hello' });
   }
 
-  /** @param {string} machine @param {string} url @param {string} name */
-  access(machine, url, name) {
-    return this.#get({ action: 'access', machine, url, name });
+  /**
+   * netdata's flow: a server that verifies cookie support answers a first access without
+   * identity with status "redirect" and a dummy cookie; asking again (the cookie now sent)
+   * records the access. Two retries are enough: a browser that still sends no cookie
+   * refuses cookies, and the last answer says so.
+   * @param {string} machine @param {string} url @param {string} name
+   */
+  async access(machine, url, name) {
+    let r = await this.#get({ action: 'access', machine, url, name });
+    for (let retry = 0; retry < 2 && r.statusText === 'redirect'; retry++) {
+      r = await this.#get({ action: 'access', machine, url, name });
+    }
+    return r;
   }
 
   /** @param {string} machine @param {string} url @param {string} deleteUrl */
