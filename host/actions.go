@@ -79,6 +79,20 @@ func (r *Registry) Settings(ctx context.Context) (Settings, error) {
 	return s, decodeJSON(resp.Body, &s)
 }
 
+// Configure changes settings from netdata.conf text: the keys of its [registry] section, in
+// netdata's syntax (`key = value`, yes/no). It returns the settings now in force; they are
+// stored in the directory's config registry and last across restarts. Unknown keys and values
+// that do not parse are refused (a *StatusError matching ErrRefused, its message naming the
+// line) and change nothing.
+func (r *Registry) Configure(ctx context.Context, netdataConf string) (Settings, error) {
+	var s Settings
+	resp, err := r.one(ctx, Request{Op: OpConfigure, Arg: netdataConf})
+	if err != nil {
+		return s, err
+	}
+	return s, decodeJSON(resp.Body, &s)
+}
+
 // Check verifies every file without changing any (op check).
 func (r *Registry) Check(ctx context.Context) (CheckReport, error) {
 	var rep CheckReport

@@ -22,6 +22,8 @@ const (
 	OpCheck  Op = 'k'
 	OpImport Op = 'i'
 	OpExport Op = 'e'
+	// OpConfigure changes settings: Arg is netdata.conf text, its [registry] section applies.
+	OpConfigure Op = 'u'
 )
 
 // MaxBatchLength is the longest request batch the module accepts (its alloc refuses more).
@@ -41,6 +43,7 @@ const flagQuiet = 1 << 0
 //   - import: Arg and Arg2, the netdata registry.db and registry-log.db file names inside
 //     the directory (either may be empty);
 //   - export: Arg, the file name inside the directory;
+//   - configure: Arg, netdata.conf text (its [registry] section);
 //   - hello, stats, expire, config, check: none.
 //
 // Fields an op does not carry are not sent.
@@ -60,7 +63,7 @@ func fields(op Op) (int, bool) {
 	switch op {
 	case OpHello, OpStats, OpExpire, OpConfig, OpCheck:
 		return 0, true
-	case OpExport:
+	case OpExport, OpConfigure:
 		return 1, true
 	case OpImport:
 		return 2, true
@@ -94,7 +97,7 @@ func AppendRequest(b []byte, req *Request) ([]byte, error) {
 	switch req.Op {
 	case OpImport:
 		f[0], f[1] = req.Arg, req.Arg2
-	case OpExport:
+	case OpExport, OpConfigure:
 		f[0] = req.Arg
 	default:
 		f = [4]string{req.Person, req.Machine, req.URL, req.Arg}

@@ -339,3 +339,29 @@ func TestOpenNotADirectory(t *testing.T) {
 		t.Fatal("opened a regular file as a directory")
 	}
 }
+
+func TestConfigure(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := open(t, dir)
+	set, err := r.Configure(ctx, "[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tlog sync = every 10\n")
+	if err != nil || set.MaxNameLength != 12 || set.LogSync != "every 10" {
+		t.Fatalf("configure: %+v %v", set, err)
+	}
+	got := access(t, r, "", m1, u1, "a name longer than twelve")
+	if len(got.URLs) != 1 || got.URLs[0].Name != "a name longe" {
+		t.Fatalf("the new name limit is not in force: %+v", got.URLs)
+	}
+	_, err = r.Configure(ctx, "[registry]\n\tmax URL name length = twelve\n")
+	var se *StatusError
+	if !errors.Is(err, ErrRefused) || !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Message, "line 2") {
+		t.Fatalf("a bad value: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = open(t, dir)
+	if set, err := r.Settings(ctx); err != nil || set.MaxNameLength != 12 || set.LogSync != "every 10" {
+		t.Fatalf("after reopen: %+v %v", set, err)
+	}
+}

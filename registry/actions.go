@@ -16,6 +16,8 @@ const (
 	OpCheck  Op = 'k'
 	OpImport Op = 'i'
 	OpExport Op = 'e'
+	// OpConfigure changes settings from netdata.conf text (its [registry] section).
+	OpConfigure Op = 'u'
 )
 
 // Request flags.
@@ -75,7 +77,7 @@ func (r *Registry) Do(req *Request, body []byte) (Result, []byte) {
 			return Result{Status: 200}, append(body, "{}"...)
 		}
 		return Result{Status: 200}, r.describe(OpConfig, body)
-	case OpCheck, OpImport, OpExport:
+	case OpCheck, OpImport, OpExport, OpConfigure:
 		if r.fileOp == nil {
 			return r.fail(body, "file", 400, ErrNoStorage)
 		}

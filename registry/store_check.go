@@ -16,6 +16,8 @@ func (s *Store) fileOp(req *Request, body []byte) (Result, []byte) {
 		return s.importOp(req, body)
 	case OpExport:
 		return s.exportOp(req, body)
+	case OpConfigure:
+		return s.configureOp(req, body)
 	}
 	return Result{Status: 400, Err: ErrBadRequest}, s.reg.failed(body, "file", ErrBadRequest)
 }

@@ -166,3 +166,21 @@ test("the module's trap export: the instance is replaced and the data survives",
   assert.equal(JSON.parse(b.body).urls[0][3], 2, 'usages continue from the reloaded state');
   engine.close();
 });
+
+test('configure: netdata.conf [registry] keys change the settings and persist; bad ones change nothing', async () => {
+  const dir = join(tmp, 'configure');
+  const reg = await openRegistry({ storage: dir });
+  const ok = await reg.configure('[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tverify browser cookies support = no\n');
+  assert.equal(ok.status, 200);
+  const a = await reg.access('', machine(1), 'http://one.example/', 'a name longer than twelve');
+  assert.equal(a.urls?.[0]?.[4], 'a name longe');
+  const bad = await reg.configure('[registry]\n\tmax URL name length = twelve\n');
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.error), /line 2/);
+  await reg.close();
+  const again = await openRegistry({ storage: dir });
+  const set = /** @type {any} */ (await again.config());
+  assert.equal(set['max URL name length'], 12);
+  assert.equal(set['verify browser cookies support'], false);
+  await again.close();
+});

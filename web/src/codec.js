@@ -17,6 +17,7 @@ export const ACTIONS = Object.freeze({
   check: { op: 0x6b, fields: [] },
   import: { op: 0x69, fields: ['db', 'log'] },
   export: { op: 0x65, fields: ['file'] },
+  configure: { op: 0x75, fields: ['conf'] },
 });
 
 /** flags bit 0: omit the `urls` list (and the whole body of `access`). */

@@ -130,6 +130,16 @@ export class Registry {
     return this.#one({ action: 'config' });
   }
 
+  /**
+   * Changes settings from netdata.conf text: the keys of its `[registry]` section
+   * (`key = value`, yes/no), stored with the registry's files. Answers the settings now in
+   * force; unknown keys or bad values are refused (status 400) and change nothing.
+   * @param {string} conf
+   */
+  configure(conf) {
+    return this.#one({ action: 'configure', conf });
+  }
+
   /** Verifies every file; answers a report: `{healthy, snapshot, config, log}`. */
   check() {
     return this.#one({ action: 'check' });

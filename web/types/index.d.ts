@@ -69,7 +69,8 @@ export type Action =
   /** Names of files inside the data directory (netdata's registry.db / registry-log.db). */
   | ({ action: 'import'; db?: string; log?: string } & ActionOptions)
   /** Writes netdata's registry.db text to `file` inside the data directory. */
-  | ({ action: 'export'; file: string } & ActionOptions);
+  | ({ action: 'export'; file: string } & ActionOptions)
+  | ({ action: 'configure'; conf: string } & ActionOptions);
 
 export interface SaveResult {
   /** The snapshot file written, e.g. "registry.db.2". */
@@ -113,6 +114,11 @@ export declare class Registry {
   expire(options?: ActionOptions): Promise<Result>;
   /** The settings (netdata's `[registry]` keys and values). */
   config(): Promise<Result>;
+  /**
+   * Changes settings from netdata.conf text (its `[registry]` keys), stored with the files.
+   * Unknown keys or bad values: status 400, nothing changes.
+   */
+  configure(conf: string): Promise<Result>;
   /** Verifies every file; answers a report ({healthy, snapshot, config, log}). */
   check(): Promise<Result>;
   /** Writes a snapshot and compacts the log; resolves once durable. */

@@ -64,6 +64,18 @@ func (m *moduleRegistry) settings(ctx context.Context) ([]byte, error) {
 	return r.Body, nil
 }
 
+// configure applies a netdata.conf file's [registry] section; a bad file changes nothing.
+func (m *moduleRegistry) configure(ctx context.Context, file string) error {
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	if _, err := m.reg.Configure(ctx, string(text)); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
+
 func (m *moduleRegistry) save(ctx context.Context) error {
 	_, err := m.reg.Save(ctx)
 	return err

@@ -21,6 +21,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", stderr)
 	dirFlag := fs.String("dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
 	addr := fs.String("addr", "127.0.0.1:19999", "address to listen on")
+	confFlag := fs.String("config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
 	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
 	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
 	verbose := fs.Bool("v", false, "log every request")
@@ -43,6 +44,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reg, err := openRegistry(ctx, dir)
 	if err != nil {
 		return err
+	}
+	if *confFlag != "" {
+		if err := reg.configure(ctx, *confFlag); err != nil {
+			_ = reg.close(context.WithoutCancel(ctx))
+			return err
+		}
 	}
 	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
 	if err != nil {

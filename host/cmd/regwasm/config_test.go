@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regwasm/regwasm/host"
+)
+
+// TestServeConfig: `serve --config` applies a netdata.conf's [registry] section (here: no
+// cookie check, another hostname) and keeps it in the directory; a bad file stops the start.
+func TestServeConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "bad.conf")
+	writeFile(t, bad, "[registry]\n\tverify browser cookies support = maybe\n")
+	var out syncBuffer
+	if rc := run(t.Context(), []string{"serve", "--dir", dir, "--addr", "127.0.0.1:0", "--config", bad}, &out, &out); rc == 0 ||
+		!strings.Contains(out.String(), "line 2") {
+		t.Fatalf("a bad config: exit %d\n%s", rc, out.String())
+	}
+
+	conf := filepath.Join(t.TempDir(), "netdata.conf")
+	writeFile(t, conf, "[global]\n\thostname = ignored\n[registry]\n\tenabled = yes\n\tregistry hostname = from-conf\n\tverify browser cookies support = no\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--dir", dir, "--addr", addr, "--config", conf, "--save-every", "0"}, &out, &out)
+	}()
+	c := &http.Client{Timeout: 5 * time.Second}
+	base := "http://" + addr
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := c.Get(base + registryURL("hello")); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("server did not start\n%s", out.String())
+		}
+	}
+	if st, b, _ := httpGet(t, c, base+registryURL("hello"), ""); st != 200 || b.Hostname != "from-conf" {
+		t.Fatalf("hello %d %+v", st, b)
+	}
+	// Without the cookie check a first access is recorded at once: no redirect.
+	if st, b, _ := httpGet(t, c, base+registryURL("access", "machine", machineA, "url", urlA, "name", "a"), ""); st != 200 || b.Status != "ok" || b.PersonGUID == "" {
+		t.Fatalf("access %d %+v", st, b)
+	}
+	cancel()
+	if rc := <-code; rc != 0 {
+		t.Fatalf("serve exited %d\n%s", rc, out.String())
+	}
+	// The settings live in the directory: a later start without --config keeps them.
+	reg, err := host.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if set, err := reg.Settings(t.Context()); err != nil || set.Hostname != "from-conf" || set.VerifyCookies {
+		t.Fatalf("stored settings %+v %v", set, err)
+	}
+}
