@@ -20,7 +20,8 @@ import (
 const usage = `regwasm: a netdata registry in WebAssembly
 
 usage:
-  regwasm serve  [--dir DIR] [--addr 127.0.0.1:19999] [--web DIR] [--save-every 10m]
+  regwasm serve  [--dir DIR] [--addr 127.0.0.1:19999] [--config netdata.conf] [--web DIR]
+                 [--save-every 10m]
   regwasm bench  [--host native|wazero|both] [--persons N] [--machines M] [--batch B] [--full]
                  [--svg FILE] [--json FILE]
   regwasm check  DIR
