@@ -7,12 +7,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // registryWasm is the module, built by ./build.sh from ./wasm (TestCommittedWasmIsFresh
@@ -97,25 +99,37 @@ type instance struct {
 	stderr *tail
 }
 
-// instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3).
-func (e *engine) instantiate(ctx context.Context, dir string, limit uint64) (*instance, error) {
+// instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3), with the
+// clock and random source of o (WithWalltime, WithRandSource).
+func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*instance, error) {
 	stderr := &tail{}
+	random := &switchReader{r: crand.Reader}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions("_initialize").
 		WithSysWalltime().
 		WithSysNanotime().
 		WithSysNanosleep().
-		WithRandSource(crand.Reader).
+		WithRandSource(random).
 		WithStderr(stderr).
 		WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/"))
-	ctx = experimental.WithMemoryAllocator(ctx, memoryAllocator{limit})
+	if now := o.walltime; now != nil {
+		cfg = cfg.WithWalltime(func() (int64, int32) {
+			t := now()
+			return t.Unix(), int32(t.Nanosecond())
+		}, sys.ClockResolution(1))
+	}
+	ctx = experimental.WithMemoryAllocator(ctx, memoryAllocator{o.memoryLimit})
 	mod, err := e.rt.InstantiateModule(ctx, e.compiled, cfg)
 	if err != nil {
 		if s := panicLine(stderr.String()); s != "" {
 			err = fmt.Errorf("%w (%s)", err, s)
 		}
 		return nil, fmt.Errorf("host: instantiating registry.wasm: %w", err)
+	}
+	if o.rand != nil {
+		// _initialize has run: from now on random_get serves only the registry.
+		random.r = o.rand
 	}
 	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr}
 	for name, fn := range map[string]*api.Function{"alloc": &in.alloc, "request": &in.req,
@@ -141,6 +155,12 @@ func (e *engine) instantiate(ctx context.Context, dir string, limit uint64) (*in
 	in.slot = uint32(slot)
 	return in, nil
 }
+
+// switchReader is an instance's WASI random source: crypto/rand while the Go runtime starts,
+// then WithRandSource's reader (see there). It is read only by calls into its instance.
+type switchReader struct{ r io.Reader }
+
+func (s *switchReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
 func (in *instance) close(ctx context.Context) { in.mod.Close(context.WithoutCancel(ctx)) }
 

@@ -1,5 +1,10 @@
 package host
 
+import (
+	"io"
+	"time"
+)
+
 // An Option configures Open (and Initialize).
 type Option func(*options)
 
@@ -11,8 +16,10 @@ const DefaultMemoryLimit = 4 << 30
 const pageSize = 64 << 10 // a WebAssembly page
 
 type options struct {
-	cacheDir    string // compilation cache; "" for none
-	memoryLimit uint64 // bytes, a multiple of pageSize
+	cacheDir    string           // compilation cache; "" for none
+	memoryLimit uint64           // bytes, a multiple of pageSize
+	rand        io.Reader        // WithRandSource; nil for crypto/rand
+	walltime    func() time.Time // WithWalltime; nil for the system clock
 }
 
 func newOptions(opts []Option) options {
@@ -48,4 +55,29 @@ func WithMemoryLimit(n uint64) Option {
 		n = (n + pageSize - 1) &^ (pageSize - 1)
 		o.memoryLimit = min(max(n, pageSize), DefaultMemoryLimit)
 	}
+}
+
+// WithRandSource makes the registry take the random bits of new person GUIDs (and of its own
+// machine GUID, made when a directory is first opened) from r instead of crypto/rand: for
+// reproducible tests and conformance runs, where every host must give the same bytes.
+// r is read one call at a time, also across the instances that replace a trapped one.
+//
+// # Notes
+//
+// The module's WASI random_get serves two readers: the Go runtime inside the module, which
+// seeds itself from it while `_initialize` runs, and the registry afterwards, which asks for
+// exactly the bytes it uses (10 per GUID). The host answers the runtime's start from
+// crypto/rand and switches to r only once `_initialize` has returned, so r's stream is the
+// registry's alone: the same stream given to the native registry (registry.Config.Rand)
+// makes the same GUIDs.
+func WithRandSource(r io.Reader) Option {
+	return func(o *options) { o.rand = r }
+}
+
+// WithWalltime makes the module's realtime clock read now instead of the system clock: the
+// time of requests sent without one, of saves (which expire idle persons as of then) and of
+// the machine GUID made on first open. For reproducible tests; the monotonic clock (timers,
+// the Go runtime's scheduling) stays the system's.
+func WithWalltime(now func() time.Time) Option {
+	return func(o *options) { o.walltime = now }
 }

@@ -219,7 +219,7 @@ func (r *Registry) execLocked(ctx context.Context, fn func(*instance) (int32, er
 
 // start instantiates the module and loads the files.
 func (r *Registry) start(ctx context.Context) error {
-	in, err := r.eng.instantiate(ctx, r.dir, r.opts.memoryLimit)
+	in, err := r.eng.instantiate(ctx, r.dir, &r.opts)
 	if err != nil {
 		return err
 	}

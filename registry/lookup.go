@@ -89,10 +89,18 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 // switchPerson checks netdata's switch rules: the browser may adopt person `to` only when both
 // persons and the machine are known and both persons have accessed that machine. Like netdata,
 // it changes nothing in the registry: the new identity is the cookie the host sets.
+// As in netdata's registry_request_switch_json, a request without a person or whose URL does
+// not start with 'h' or '*' is a bad request (400) before the 430-434 checks.
 func (r *Registry) switchPerson(req *Request, body []byte) (Result, []byte) {
 	const action = "switch"
 	if len(req.Machine) == 0 || len(req.URL) == 0 || len(req.Arg) == 0 {
 		return r.fail(body, action, 400, ErrMissing)
+	}
+	if len(req.Person) == 0 {
+		return r.fail(body, action, 400, ErrNoPerson)
+	}
+	if _, err := r.cleanURL(req.URL); err != nil {
+		return r.fail(body, action, 400, err)
 	}
 	old, ok := r.lookupPerson(req.Person)
 	if !ok {

@@ -83,6 +83,7 @@ func TestSwitch(t *testing.T) {
 		name, from, machine, to string
 		status                  int
 	}{
+		{"no old person", "", m1, q, 400},
 		{"old person unknown", m2, m1, q, 430},
 		{"new person unknown", p, m1, m2, 431},
 		{"machine unknown", p, "44444444-4444-4444-8444-444444444444", q, 432},
@@ -94,6 +95,10 @@ func TestSwitch(t *testing.T) {
 		if res.Status != c.status || b.Status != "failed" || res.Changed {
 			t.Fatalf("%s: got %d %v", c.name, res.Status, res.Err)
 		}
+	}
+	// netdata checks the URL in use before the persons: not starting with 'h' or '*' is 400.
+	if res, _ := do(t, r, OpSwitch, 2, p, m1, "ftp://a/", q); res.Status != 400 || !errors.Is(res.Err, ErrBadURL) {
+		t.Fatalf("switch with an ftp URL: %d %v", res.Status, res.Err)
 	}
 	res, b := do(t, r, OpSwitch, 2, p, m1, "http://a/", q)
 	if res.Status != 200 || b.PersonGUID != q || res.Person.String() != q {

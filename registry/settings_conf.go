@@ -52,7 +52,7 @@ func ParseNetdataConf(text []byte, set *Settings) error {
 			value = netdataBool(value)
 		}
 		if err := entries[i].decode(configSection, value); err != nil {
-			return bad(err.Error())
+			return bad(strings.TrimPrefix(err.Error(), ErrBadConfig.Error()+": "))
 		}
 	}
 	if next.MachineGUID != set.MachineGUID {

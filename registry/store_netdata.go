@@ -29,12 +29,12 @@ func (s *Store) importOp(req *Request, body []byte) (Result, []byte) {
 	var dbData, logData []byte
 	var err error
 	if dbFile != "" {
-		if dbData, err = s.st.ReadFile(dbFile); err == nil {
+		if dbData, err = s.readImport(dbFile); err == nil {
 			err = firstRecord(dbData, checkNetdataDBLine)
 		}
 	}
 	if err == nil && logFile != "" {
-		if logData, err = s.st.ReadFile(logFile); err == nil {
+		if logData, err = s.readImport(logFile); err == nil {
 			err = firstRecord(logData, checkNetdataLogLine)
 		}
 	}
@@ -66,6 +66,17 @@ func (s *Store) importOp(req *Request, body []byte) (Result, []byte) {
 	}
 	rep.Expired = uint64(persons - reg.personIndex.count)
 	return Result{Status: 200}, rep.AppendJSON(body)
+}
+
+// readImport reads a file to import. A missing file is the caller's mistake, answered in the
+// same words on every storage: the storage's own error names its path, which differs by host
+// (the directory natively, "/" inside the module, nothing in memory).
+func (s *Store) readImport(name string) ([]byte, error) {
+	data, err := s.st.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = &FileError{Op: "read", Name: name, Err: fs.ErrNotExist}
+	}
+	return data, err
 }
 
 // reloadInto loads the files into reg, the registry the running batch holds (a Load makes a

@@ -166,6 +166,8 @@ test('served by `regwasm serve`: the cookie check redirects once, then the acces
   const server = await regwasmServe(dir);
   try {
     const page = await browser.page();
+    // Cookies ignore the port: an earlier test's cookie for 127.0.0.1 would skip the check.
+    await page.context().clearCookies();
     /** @type {string[]} */
     const accesses = [];
     page.on('request', (req) => {

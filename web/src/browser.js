@@ -6,6 +6,7 @@
 // An owner answers a call only after its changes are committed, so an answered call is never
 // lost; a forwarded call's answer is committed with its changes, so a re-sent call that the
 // dead owner had committed gets that answer instead of running twice.
+import { deterministic as checkDeterministic } from './deterministic.js';
 import { RegistryError } from './errors.js';
 import { Registry } from './registry.js';
 import { WorkerClient } from './worker-client.js';
@@ -18,6 +19,8 @@ export { RegistryError } from './errors.js';
 /** @typedef {import('./worker-client.js').WasmSource} WasmSource */
 /** @typedef {import('./worker-client.js').WorkerSource} WorkerSource */
 /** @typedef {'request' | 'save' | 'status'} Method */
+/** @typedef {import('./deterministic.js').DeterministicOption} DeterministicOption */
+/** @typedef {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource, deterministic?: DeterministicOption}} BackendOptions */
 
 /**
  * @typedef {{t: 'call', from: string, id: number, method: Method, bytes?: Uint8Array}
@@ -57,16 +60,14 @@ class SharedBackend {
 
   /**
    * @param {string} key
-   * @param {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource}} options
+   * @param {BackendOptions} options
    */
   constructor(key, options) {
     this.#key = key;
     this.#options = options;
   }
 
-  /**
-   * @param {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource}} options
-   */
+  /** @param {BackendOptions} options */
   static async create(options) {
     const key = `regwasm:${options.storage}:${options.name}`;
     const b = new SharedBackend(key, options);
@@ -278,6 +279,9 @@ class SharedBackend {
  * @property {WasmSource} [wasm] where registry.wasm comes from (default: next to this file)
  * @property {WorkerSource} [worker] the worker script URL (default: worker.js next to this
  *   file), or a function that starts the Worker
+ * @property {DeterministicOption} [deterministic] tests only: new GUIDs from a seeded stream
+ *   and a fixed realtime clock (see deterministic.js); plain data, it goes to the Worker.
+ *   Each Worker that loads the registry (a new owner tab, a restart) starts the stream anew.
  */
 
 /**
@@ -285,10 +289,11 @@ class SharedBackend {
  * @param {BrowserOpenOptions} [options]
  * @returns {Promise<Registry>}
  */
-export async function openRegistry({ name = 'registry', storage = 'indexeddb', wasm, worker } = {}) {
+export async function openRegistry({ name = 'registry', storage = 'indexeddb', wasm, worker, deterministic } = {}) {
   if (storage !== 'indexeddb' && storage !== 'memory') {
     throw new RegistryError('failed', `storage must be 'indexeddb' or 'memory' in a browser, not ${JSON.stringify(storage)}`);
   }
-  const backend = await SharedBackend.create({ name, storage, wasm, worker });
+  checkDeterministic(deterministic); // refused here rather than inside the Worker
+  const backend = await SharedBackend.create({ name, storage, wasm, worker, deterministic });
   return new Registry(backend, { name, storage });
 }

@@ -4,6 +4,7 @@
 // Calls are synchronous inside, async outside.
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { deterministic as makeDeterministic } from './deterministic.js';
 import { Engine } from './engine.js';
 import { RegistryError } from './errors.js';
 import { FsPreopen } from './fsdir.js';
@@ -25,6 +26,8 @@ const openDirs = new Set();
  * @property {string} [storage] 'memory' or a directory (created if missing)
  * @property {string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module} [wasm]
  *   where registry.wasm comes from (default: next to this file)
+ * @property {import('./deterministic.js').DeterministicOption} [deterministic] tests only:
+ *   new GUIDs from a seeded stream and a fixed realtime clock (see deterministic.js)
  */
 
 /**
@@ -32,11 +35,12 @@ const openDirs = new Set();
  * @param {NodeOpenOptions} [options]
  * @returns {Promise<Registry>}
  */
-export async function openRegistry({ name = 'registry', storage, wasm } = {}) {
+export async function openRegistry({ name = 'registry', storage, wasm, deterministic } = {}) {
   if (storage === 'indexeddb') throw new RegistryError('failed', "storage 'indexeddb' is for browsers: in Node use 'memory' or a directory");
+  const det = makeDeterministic(deterministic);
   const module = await compileWasm(wasm);
   const where = storage ?? resolve(name);
-  const backend = where === 'memory' ? memoryBackend(module) : dirBackend(module, resolve(where));
+  const backend = where === 'memory' ? memoryBackend(module, det) : dirBackend(module, resolve(where), det);
   return new Registry(await backend, { name, storage: where === 'memory' ? 'memory' : resolve(where) });
 }
 
@@ -72,10 +76,13 @@ function engineBackend(engine, storage, files, onClose) {
   };
 }
 
-/** @param {WebAssembly.Module} module */
-async function memoryBackend(module) {
+/**
+ * @param {WebAssembly.Module} module
+ * @param {import('./deterministic.js').Deterministic} [det]
+ */
+async function memoryBackend(module, det) {
   const dir = new FlatDirectory(new Map(), null);
-  const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir)) });
+  const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir), { deterministic: det }) });
   const files = () => [...dir.snapshot()].map(([name, data]) => ({ name, size: data.byteLength }));
   return engineBackend(engine, 'memory', files, () => {});
 }
@@ -83,12 +90,13 @@ async function memoryBackend(module) {
 /**
  * @param {WebAssembly.Module} module
  * @param {string} dir
+ * @param {import('./deterministic.js').Deterministic} [det]
  */
-async function dirBackend(module, dir) {
+async function dirBackend(module, dir, det) {
   if (openDirs.has(dir)) throw new RegistryError('failed', `${dir} is already open in this process`);
   mkdirSync(dir, { recursive: true });
   openDirs.add(dir);
-  const makeWasi = () => shimWasi(new FsPreopen(dir));
+  const makeWasi = () => shimWasi(new FsPreopen(dir), { deterministic: det });
   let engine;
   try {
     engine = await Engine.create({ module, makeWasi });

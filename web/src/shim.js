@@ -6,14 +6,23 @@
 import { ConsoleStdout, OpenFile, File, WASI, wasi } from '@bjorn3/browser_wasi_shim';
 
 /** @typedef {import('./engine.js').WasiSet} WasiSet */
+/** @typedef {import('./deterministic.js').Deterministic} Deterministic */
 
 const SUBSCRIPTION_SIZE = 48;
 const EVENT_SIZE = 32;
 
 /**
  * A WASI context whose first preopen is `root` ("/"), for one instance.
+ *
+ * With `deterministic` (tests: see deterministic.js), the realtime clock reads its time and,
+ * once `_initialize` has returned, random_get reads its stream. The Go runtime inside the
+ * module seeds itself from random_get while `_initialize` runs; that keeps the shim's
+ * crypto source, so the stream serves exactly the bytes the registry asks for (10 per GUID),
+ * the same bytes the native registry and the Go host take from the same stream. The
+ * monotonic clock stays real.
  * @param {import('@bjorn3/browser_wasi_shim').Fd} root
- * @param {{onImport?: (name: string) => void}} [hooks] test hook, called before every import
+ * @param {{onImport?: (name: string) => void, deterministic?: Deterministic}} [hooks]
+ *   onImport: test hook, called before every import
  * @returns {WasiSet}
  */
 export function shimWasi(root, hooks) {
@@ -48,6 +57,23 @@ export function shimWasi(root, hooks) {
     view.setUint32(neventsPtr, n, true);
     return wasi.ERRNO_SUCCESS;
   };
+  let initialized = false;
+  const det = hooks?.deterministic;
+  if (det) {
+    const memory = () => /** @type {WebAssembly.Memory} */ (shim.inst.exports.memory);
+    const shimRandom = imports.random_get;
+    imports.random_get = (/** @type {number} */ buf, /** @type {number} */ len) => {
+      if (!initialized) return shimRandom(buf, len);
+      det.random.fill(new Uint8Array(memory().buffer, buf, len));
+      return wasi.ERRNO_SUCCESS;
+    };
+    const shimClock = imports.clock_time_get;
+    imports.clock_time_get = (/** @type {number} */ id, /** @type {bigint} */ precision, /** @type {number} */ out) => {
+      if (id !== wasi.CLOCKID_REALTIME) return shimClock(id, precision, out);
+      new DataView(memory().buffer).setBigUint64(out, det.nowNs, true);
+      return wasi.ERRNO_SUCCESS;
+    };
+  }
   if (hooks?.onImport) {
     const hook = hooks.onImport;
     for (const [name, fn] of Object.entries(imports)) {
@@ -59,7 +85,10 @@ export function shimWasi(root, hooks) {
   }
   return {
     imports: { wasi_snapshot_preview1: imports },
-    initialize: (instance) => shim.initialize(/** @type {any} */ (instance)),
+    initialize: (instance) => {
+      shim.initialize(/** @type {any} */ (instance));
+      initialized = true;
+    },
     stderr: () => stderr.join('\n'),
   };
 }

@@ -62,14 +62,14 @@ export class WorkerClient {
 
   /**
    * Starts a worker and opens the registry in it.
-   * @param {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource}} options
+   * @param {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource, deterministic?: import('./deterministic.js').DeterministicOption}} options
    * @returns {Promise<{client: WorkerClient, status: StorageStatus}>}
    */
-  static async create({ name, storage, wasm, worker }) {
+  static async create({ name, storage, wasm, worker, deterministic }) {
     const client = new WorkerClient(startWorker(worker));
     const status = await new Promise((resolve, reject) => {
       client.#calls.set(0, { resolve, reject });
-      client.#worker.postMessage({ type: 'open', name, storage, wasm: wasmForWorker(wasm) });
+      client.#worker.postMessage({ type: 'open', name, storage, wasm: wasmForWorker(wasm), deterministic });
     }).catch((err) => {
       client.terminate();
       throw err;
@@ -78,17 +78,20 @@ export class WorkerClient {
   }
 
   /**
-   * @param {'request' | 'save' | 'status' | 'close' | 'trap'} method
-   * @param {Uint8Array} [bytes] request bytes (transferred: the caller must not reuse them)
+   * @param {import('./worker.js').Method} method
+   * @param {Uint8Array} [bytes] request bytes, or a file's for writeFile (transferred: the
+   *   caller must not reuse them)
    * @param {string} [key] names a call forwarded by another tab (see worker.js)
+   * @param {{file?: string, deterministic?: import('./deterministic.js').DeterministicOption}} [args]
+   *   the file of readFile and writeFile, the option of reopen
    * @returns {Promise<any>}
    */
-  call(method, bytes, key) {
+  call(method, bytes, key, args) {
     if (this.#dead) return Promise.reject(this.#dead);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#calls.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, method, bytes, key }, bytes ? [bytes.buffer] : []);
+      this.#worker.postMessage({ id, method, bytes, key, ...args }, bytes ? [bytes.buffer] : []);
     });
   }
 

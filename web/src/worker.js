@@ -3,18 +3,24 @@
 // IndexedDB storage, answers each call only after the files it changed are committed. Commits
 // are grouped: calls that arrive while a transaction is in flight share the next one, and
 // transactions run in call order.
+import { deterministic as makeDeterministic } from './deterministic.js';
 import { Engine } from './engine.js';
 import { RegistryError } from './errors.js';
 import { IdbFiles } from './idb.js';
-import { ChangeTracker, FlatDirectory, preopenRoot } from './memfs.js';
+import { ChangeTracker, FlatDirectory, preopenRoot, TrackedFile } from './memfs.js';
 import { shimWasi } from './shim.js';
 import { storageStatus } from './status.js';
 
 /**
- * @typedef {{type: 'open', name: string, storage: 'indexeddb' | 'memory', wasm: string | ArrayBuffer | WebAssembly.Module}} OpenMessage
- * @typedef {{id: number, method: 'request' | 'save' | 'status' | 'close' | 'trap', bytes?: Uint8Array, key?: string}} CallMessage
+ * @typedef {import('./deterministic.js').DeterministicOption} DeterministicOption
+ * @typedef {{type: 'open', name: string, storage: 'indexeddb' | 'memory', wasm: string | ArrayBuffer | WebAssembly.Module, deterministic?: DeterministicOption}} OpenMessage
+ * @typedef {'request' | 'save' | 'status' | 'close' | 'trap' | 'load' | 'readFile' | 'writeFile' | 'reopen'} Method
+ * @typedef {{id: number, method: Method, bytes?: Uint8Array, key?: string, file?: string, deterministic?: DeterministicOption}} CallMessage
  * `key` names a call forwarded by another tab ("tab:id"): its answer is committed with its
  * changes, and a re-sent call with a committed answer gets that answer instead of a second run.
+ * `load`, `readFile`, `writeFile` (of `file`, with `bytes`) and `reopen` (a new instance on the
+ * same files, with `deterministic`) are for tests and tools, like `trap`: the conformance
+ * suite reads snapshots, writes netdata files to import, and restarts a memory registry.
  */
 
 /** @param {string | ArrayBuffer | WebAssembly.Module} wasm */
@@ -32,6 +38,8 @@ async function compile(wasm) {
 class Host {
   /** @type {Engine} */
   #engine;
+  /** @type {WebAssembly.Module} */
+  #module;
   /** @type {FlatDirectory} */
   #dir;
   /** @type {IdbFiles | null} */
@@ -53,11 +61,12 @@ class Host {
   #newReplies = [];
 
   /**
-   * @param {{engine: Engine, dir: FlatDirectory, store: IdbFiles | null, tracker: ChangeTracker | null, storage: string, replies: Map<string, unknown>}} parts
+   * @param {{engine: Engine, module: WebAssembly.Module, dir: FlatDirectory, store: IdbFiles | null, tracker: ChangeTracker | null, storage: string, replies: Map<string, unknown>}} parts
    */
-  constructor({ engine, dir, store, tracker, storage, replies }) {
+  constructor({ engine, module, dir, store, tracker, storage, replies }) {
     this.#replies = replies;
     this.#engine = engine;
+    this.#module = module;
     this.#dir = dir;
     this.#store = store;
     this.#tracker = tracker;
@@ -65,7 +74,8 @@ class Host {
   }
 
   /** @param {OpenMessage} msg */
-  static async create({ name, storage, wasm }) {
+  static async create({ name, storage, wasm, deterministic }) {
+    const det = makeDeterministic(deterministic);
     const modulePromise = compile(wasm);
     let store = null;
     let files = new Map();
@@ -74,8 +84,8 @@ class Host {
     const tracker = store ? new ChangeTracker(files) : null;
     const dir = new FlatDirectory(files, tracker);
     const module = await modulePromise;
-    const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir)) });
-    const host = new Host({ engine, dir, store, tracker, storage, replies });
+    const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir), { deterministic: det }) });
+    const host = new Host({ engine, module, dir, store, tracker, storage, replies });
     await host.#durable(); // what load itself wrote (a recovered log, say)
     return host;
   }
@@ -155,6 +165,45 @@ class Host {
     }, key);
   }
 
+  /** Reloads the files (the module's `load`); answers its stats. */
+  load() {
+    return this.#run(() => this.#engine.load());
+  }
+
+  /**
+   * A copy of file `name`, or null when there is none.
+   * @param {string} name
+   */
+  readFile(name) {
+    return this.#dir.snapshot().get(name)?.slice() ?? null;
+  }
+
+  /**
+   * Creates or replaces file `name` (committed like the module's own writes).
+   * @param {string} name
+   * @param {Uint8Array} bytes
+   */
+  writeFile(name, bytes) {
+    return this.#run(() => {
+      this.#dir.contents.set(name, new TrackedFile(bytes.slice()));
+    });
+  }
+
+  /**
+   * Replaces the instance by a new one on the same files, as a restarted host would: it
+   * loads them and answers the load's stats.
+   * @param {DeterministicOption} [deterministic]
+   */
+  async reopen(deterministic) {
+    const det = makeDeterministic(deterministic);
+    await this.#durable();
+    this.#engine.close();
+    const dir = this.#dir;
+    this.#engine = await Engine.create({ module: this.#module, makeWasi: () => shimWasi(preopenRoot(dir), { deterministic: det }) });
+    await this.#durable(); // what the load wrote
+    return this.#engine.loaded;
+  }
+
   /** Makes the instance trap (the module's `trap` export): for tests of recovery. */
   trap() {
     return this.#run(() => this.#engine.trap());
@@ -200,7 +249,7 @@ self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ e
     );
     return;
   }
-  const { id, method, bytes, key } = /** @type {CallMessage} */ (msg);
+  const { id, method, bytes, key, file, deterministic } = /** @type {CallMessage} */ (msg);
   try {
     if (!host) throw new RegistryError('closed', 'worker not opened');
     const h = await host;
@@ -211,6 +260,10 @@ self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ e
     else if (method === 'status') value = h.status();
     else if (method === 'close') value = await h.close();
     else if (method === 'trap') value = await h.trap();
+    else if (method === 'load') value = await h.load();
+    else if (method === 'readFile') value = h.readFile(String(file));
+    else if (method === 'writeFile') value = await h.writeFile(String(file), /** @type {Uint8Array} */ (bytes));
+    else if (method === 'reopen') value = await h.reopen(deterministic);
     else throw new RegistryError('internal', `unknown method ${method}`);
     const transfer = value instanceof Uint8Array ? [value.buffer] : [];
     self.postMessage({ id, ok: true, value }, { transfer });

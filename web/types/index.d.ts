@@ -14,6 +14,18 @@ export interface OpenOptions {
   /** Browser only: the worker script (default: worker.js next to the bundle), or a function
    * that starts the module Worker. */
   worker?: string | URL | (() => Worker);
+  /** For tests only (reproducible runs, the conformance suite): new person GUIDs take their
+   * random bits from a SplitMix64 stream of `seed` (tests/conformance/stream.go specifies it)
+   * instead of crypto, and the module's realtime clock reads `now` (unix seconds). In a
+   * browser every Worker that loads the registry starts the stream anew. */
+  deterministic?: DeterministicOptions;
+}
+
+export interface DeterministicOptions {
+  /** Seed of the random stream, 0 to 2^64-1. */
+  seed: number | bigint | string;
+  /** The realtime clock, unix seconds. */
+  now: number;
 }
 
 export interface ActionOptions {
