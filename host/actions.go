@@ -60,13 +60,22 @@ func (r *Registry) Hello(ctx context.Context) (Hello, error) {
 	return h, decodeJSON(resp.Body, &h)
 }
 
-// Stats returns the registry's counters and the state of its files.
+// Stats returns the registry's counters, the state of its files and the size of the module's
+// memory.
 func (r *Registry) Stats(ctx context.Context) (Stats, error) {
-	resp, err := r.one(ctx, Request{Op: OpStats})
+	if err := r.acquire(ctx); err != nil {
+		return Stats{}, err
+	}
+	defer func() { <-r.sem }()
+	resp, err := r.oneLocked(ctx, Request{Op: OpStats})
 	if err != nil {
 		return Stats{}, err
 	}
-	return decodeStats(resp.Body)
+	st, err := decodeStats(resp.Body)
+	if r.inst != nil {
+		st.ModuleMemory = uint64(r.inst.mem.Size())
+	}
+	return st, err
 }
 
 // Settings returns the registry's settings (op config).

@@ -50,6 +50,10 @@ type Stats struct {
 	MachineURLs uint64      `json:"machine_urls"`
 	Bytes       uint64      `json:"bytes"` // memory held by the tables
 	Storage     StorageInfo `json:"storage"`
+	// ModuleMemory is the instance's linear memory in bytes: the tables, the Go heap's
+	// headroom and garbage, and the module's buffers. WebAssembly memory grows and never
+	// shrinks, so this is the peak the instance has needed.
+	ModuleMemory uint64 `json:"module_memory"`
 }
 
 // StorageInfo describes the registry's files.
