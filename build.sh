@@ -2,7 +2,7 @@
 # regwasm's one entry point.
 #   ./build.sh          build: the wasm module (host/registry.wasm), the CLI, the JS bundle
 #   ./build.sh test     install what is missing, build, run every suite, print a summary
-#   ./build.sh bench    full-size benchmarks; writes figures under tests/out/
+#   ./build.sh bench    test1 at full size on every host; rewrites BENCHMARKS.md (--small: quick)
 #   ./build.sh serve    build and run `regwasm serve` on the default data directory
 # Everything a step needs (Go modules, npm packages, Debian's Chromium) is installed here,
 # never assumed to be on the machine.
@@ -111,9 +111,24 @@ cmd_test() {
 	[ "$FAILED" = 0 ]
 }
 
+# cmd_bench: test1 on all four hosts, side by side. Without arguments: full size (1M persons,
+# 25M requests, ~25 min here), rewriting BENCHMARKS.md and docs/bench.svg. With --small, or
+# any flags of `regwasm bench` and tests/web/bench.mjs (--persons N --machines M ...), the
+# report goes to tests/out/ instead, so a quick run never overwrites the recorded one.
 cmd_bench() {
+	local scale=(--full) md=BENCHMARKS.md svg=docs/bench.svg
+	if [ $# -gt 0 ]; then
+		scale=() md=$OUT/BENCHMARKS.md svg=$OUT/bench.svg
+		if [ "$1" = --small ]; then shift; scale=(--persons 20000 --machines 4000); fi
+	fi
 	build_all
-	go run ./host/cmd/regwasm bench "${@}"
+	ensure_chromium
+	log "test1 on native and wazero"
+	./bin/regwasm bench "${scale[@]}" --http --json "$OUT/bench-go.json" "$@"
+	log "test1 on Node and Chromium"
+	node tests/web/bench.mjs "${scale[@]}" --json "$OUT/bench-js.json" "$@"
+	log "writing $md and $svg"
+	./bin/regwasm bench report --go "$OUT/bench-go.json" --js "$OUT/bench-js.json" --md "$md" --svg "$svg"
 }
 
 cmd_serve() {

@@ -8,14 +8,17 @@
 //  3. all again, each a different machine;
 //  4. 1M random persons x random machines of the first 200K;
 //  5. the same over all 400K machines;
-//     6-15. ten rounds of 2M random accesses over 400K machines, 1/10000 of them with a new random
-//     URL and 1/1000 with the URL of another machine.
+//  6. and on to 15: ten rounds of 2M random accesses over 400K machines, 1/10000 of them with
+//     a new random URL and 1/1000 with the URL of another machine.
+//
+// The random choices come from [Rand], a specified 32-bit generator: tests/web/bench-workload.mjs
+// is an exact port of [New], so every host, Go or JS, sends the same requests in the same
+// batches and ends with the same counts.
 package test1
 
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -31,19 +34,110 @@ type Options struct {
 	Persons  int    // 1,000,000 at full size
 	Machines int    // 200,000 at full size (phases 5+ use twice as many)
 	Batch    int    // requests per batch; 1000 if 0
-	Seed     uint64 // random choices; fixed for reproducible runs
-	Start    uint32 // unix seconds of phase 1; phases are a minute apart
+	Seed     uint32 // of the random choices; runs with the same options send the same requests
+	Start    uint32 // unix seconds of phase 1 (0: now); phases are a minute apart
 	Rounds   int    // random rounds (phases 6+); 10 if 0
 }
 
 // Full is the prototype's size.
 func Full() Options { return Options{Persons: 1_000_000, Machines: 200_000} }
 
+// Requests is how many accesses the workload sends: 5 phases of one per person, then two per
+// person per round.
+func (o Options) Requests() int { return 5*o.Persons + 2*o.Persons*o.rounds() }
+
+func (o Options) rounds() int {
+	if o.Rounds == 0 {
+		return 10
+	}
+	return o.Rounds
+}
+
+// Name is the name every access carries.
+const Name = "test1"
+
+// Request is one access of the workload.
+type Request struct {
+	Person  int // index of the person; -1: a new person (phase 1), whose GUID the response tells
+	Machine int // index into Workload.Machines
+	URL     string
+}
+
+// Spec is one phase: N requests, request i made by Next(i), all at time When. The random
+// phases draw from the workload's one generator: run the phases in order, each in full.
+type Spec struct {
+	Name string
+	N    int
+	When uint32
+	Next func(i int) Request
+}
+
+// Workload is test1's request stream.
+type Workload struct {
+	Options  Options  // with the defaults filled in
+	Machines []string // 2 x Options.Machines GUIDs, drawn first from the generator
+	URLs     []string // URLs[m] is machine m's own URL
+	Phases   []Spec
+	rnd      *Rand
+}
+
+// New makes the workload o describes.
+func New(o Options) (*Workload, error) {
+	if o.Persons <= 0 || o.Machines <= 0 {
+		return nil, fmt.Errorf("test1: persons and machines must be positive")
+	}
+	if o.Batch <= 0 {
+		o.Batch = 1000
+	}
+	o.Rounds = o.rounds()
+	if o.Start == 0 {
+		o.Start = uint32(time.Now().Unix())
+	}
+	w := &Workload{Options: o, rnd: NewRand(o.Seed)}
+	M, M2, P := o.Machines, 2*o.Machines, o.Persons
+	w.Machines = make([]string, M2)
+	w.URLs = make([]string, M2)
+	for i := range w.Machines {
+		var g registry.GUID
+		for k := 0; k < 16; k += 4 {
+			binary.BigEndian.PutUint32(g[k:], w.rnd.Uint32())
+		}
+		g[6] = g[6]&0x0f | 0x40
+		g[8] = g[8]&0x3f | 0x80
+		w.Machines[i] = g.String()
+		w.URLs[i] = "http://" + strconv.Itoa(i+1) + ".netdata.rocks/"
+	}
+	add := func(name string, n int, next func(i int) Request) {
+		w.Phases = append(w.Phases, Spec{Name: name, N: n, When: o.Start + 60*uint32(len(w.Phases)), Next: next})
+	}
+	// Phase 1 creates the persons: the prototype's loop pre-increments m, starting at 1.
+	add("new persons", P, func(i int) Request { m := (i + 1) % M; return Request{-1, m, w.URLs[m]} })
+	add("same machines", P, func(i int) Request { m := (i + 1) % M; return Request{i, m, w.URLs[m]} })
+	add("other machine", P, func(i int) Request { m := (i + 2) % M; return Request{i, m, w.URLs[m]} })
+	// Draw order (the JS port keeps it): the machine, then the person.
+	add("random 1x", P, func(int) Request { m := w.rnd.IntN(M); return Request{w.rnd.IntN(P), m, w.URLs[m]} })
+	add("random 2x", P, func(int) Request { m := w.rnd.IntN(M2); return Request{w.rnd.IntN(P), m, w.URLs[m]} })
+	for round := 1; round <= o.Rounds; round++ {
+		add("mixed "+strconv.Itoa(round), 2*P, func(int) Request {
+			p, m := w.rnd.IntN(P), w.rnd.IntN(M2)
+			url := w.URLs[m]
+			if w.rnd.IntN(10000) == 1234 {
+				url = "http://random." + strconv.FormatUint(uint64(w.rnd.Uint32()), 10) + ".netdata.rocks/"
+			} else if w.rnd.IntN(1000) == 123 {
+				url = w.URLs[w.rnd.IntN(M2)]
+			}
+			return Request{p, m, url}
+		})
+	}
+	return w, nil
+}
+
 // Phase is one phase's measurement. Elapsed counts only the time inside the handler, as the
 // prototype timed only its registry_request calls: building the batches is the client's work.
 type Phase struct {
 	Name     string
 	Requests int
+	Batches  int
 	Elapsed  time.Duration
 }
 
@@ -52,136 +146,72 @@ func (p Phase) PerSecond() float64 { return float64(p.Requests) / p.Elapsed.Seco
 
 // Run drives h through every phase, calling done after each one.
 func Run(h Handler, o Options, done func(Phase)) ([]Phase, error) {
-	if o.Persons <= 0 || o.Machines <= 0 {
-		return nil, fmt.Errorf("test1: persons and machines must be positive")
+	w, err := New(o)
+	if err != nil {
+		return nil, err
 	}
-	if o.Batch <= 0 {
-		o.Batch = 1000
-	}
-	if o.Rounds == 0 {
-		o.Rounds = 10
-	}
-	if o.Start == 0 {
-		o.Start = uint32(time.Now().Unix())
-	}
-	w := &workload{o: o, h: h, rnd: rand.New(rand.NewPCG(o.Seed, 0x7e571))}
-	w.machines = make([]string, 2*o.Machines)
-	w.urls = make([]string, 2*o.Machines)
-	for i := range w.machines {
-		var g registry.GUID
-		binary.BigEndian.PutUint64(g[:8], w.rnd.Uint64())
-		binary.BigEndian.PutUint64(g[8:], w.rnd.Uint64())
-		g[6] = g[6]&0x0f | 0x40
-		g[8] = g[8]&0x3f | 0x80
-		w.machines[i] = g.String()
-		w.urls[i] = "http://" + strconv.Itoa(i+1) + ".netdata.rocks/"
-	}
-	w.persons = make([]string, o.Persons)
+	persons := make([]string, w.Options.Persons)
 	var phases []Phase
-	add := func(name string, n int, gen func(i int) (p, m int, url string)) error {
-		ph, err := w.phase(name, n, gen)
-		if err != nil {
-			return err
+	var batch []byte
+	for _, s := range w.Phases {
+		ph := Phase{Name: s.Name, Requests: s.N}
+		for i := 0; i < s.N; {
+			first := i
+			newPersons := false
+			batch = batch[:0]
+			for ; i < s.N && i-first < w.Options.Batch; i++ {
+				r := s.Next(i)
+				person := ""
+				if r.Person >= 0 {
+					person = persons[r.Person]
+				} else {
+					newPersons = true
+				}
+				batch = AppendAccess(batch, s.When, person, w.Machines[r.Machine], r.URL)
+			}
+			t0 := time.Now()
+			out, err := h(batch)
+			ph.Elapsed += time.Since(t0)
+			ph.Batches++
+			if err != nil {
+				return phases, fmt.Errorf("test1: %s: %w", s.Name, err)
+			}
+			if newPersons {
+				if err := learnPersons(out, persons[first:i]); err != nil {
+					return phases, fmt.Errorf("test1: %s: %w", s.Name, err)
+				}
+			}
 		}
 		phases = append(phases, ph)
 		if done != nil {
 			done(ph)
 		}
-		return nil
-	}
-	M, M2, P := o.Machines, 2*o.Machines, o.Persons
-	// Phase 1 creates the persons: the prototype's loop pre-increments m, starting at 1.
-	if err := add("new persons", P, func(i int) (int, int, string) { m := (i + 1) % M; return -1, m, w.urls[m] }); err != nil {
-		return phases, err
-	}
-	steps := []struct {
-		name string
-		n    int
-		gen  func(i int) (int, int, string)
-	}{
-		{"same machines", P, func(i int) (int, int, string) { m := (i + 1) % M; return i, m, w.urls[m] }},
-		{"other machine", P, func(i int) (int, int, string) { m := (i + 2) % M; return i, m, w.urls[m] }},
-		{"random 1x", P, func(int) (int, int, string) { m := w.rnd.IntN(M); return w.rnd.IntN(P), m, w.urls[m] }},
-		{"random 2x", P, func(int) (int, int, string) { m := w.rnd.IntN(M2); return w.rnd.IntN(P), m, w.urls[m] }},
-	}
-	for _, s := range steps {
-		if err := add(s.name, s.n, s.gen); err != nil {
-			return phases, err
-		}
-	}
-	for round := 0; round < o.Rounds; round++ {
-		err := add("mixed "+strconv.Itoa(round+1), 2*P, func(int) (int, int, string) {
-			p, m := w.rnd.IntN(P), w.rnd.IntN(M2)
-			url := w.urls[m]
-			if w.rnd.IntN(10000) == 1234 {
-				url = "http://random." + strconv.FormatUint(w.rnd.Uint64()>>33, 10) + ".netdata.rocks/"
-			} else if w.rnd.IntN(1000) == 123 {
-				url = w.urls[w.rnd.IntN(M2)]
-			}
-			return p, m, url
-		})
-		if err != nil {
-			return phases, err
-		}
 	}
 	return phases, nil
 }
 
-type workload struct {
-	o        Options
-	h        Handler
-	rnd      *rand.Rand
-	machines []string
-	urls     []string
-	persons  []string
-	when     uint32
-	phases   uint32
-	batch    []byte
+// AppendAccess appends one quiet access record (wasm/ABI.md) to a request batch.
+func AppendAccess(b []byte, when uint32, person, machine, url string) []byte {
+	b = append(b, byte(registry.OpAccess), registry.FlagQuiet)
+	b = binary.AppendUvarint(b, uint64(when))
+	for _, f := range [4]string{person, machine, url, Name} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
 }
 
-// phase sends n accesses in batches; gen returns the person index (-1: a new person, whose
-// GUID the response tells), the machine index and the URL of request i.
-func (w *workload) phase(name string, n int, gen func(i int) (p, m int, url string)) (Phase, error) {
-	w.when = w.o.Start + 60*w.phases
-	w.phases++
-	var elapsed time.Duration
-	for i := 0; i < n; {
-		w.batch = w.batch[:0]
-		first := i
-		newPersons := false
-		for ; i < n && i-first < w.o.Batch; i++ {
-			p, m, url := gen(i)
-			person := ""
-			if p >= 0 {
-				person = w.persons[p]
-			} else {
-				newPersons = true
-			}
-			w.batch = append(w.batch, byte(registry.OpAccess), registry.FlagQuiet)
-			w.batch = binary.AppendUvarint(w.batch, uint64(w.when))
-			for _, f := range [4]string{person, w.machines[m], url, "test1"} {
-				w.batch = binary.AppendUvarint(w.batch, uint64(len(f)))
-				w.batch = append(w.batch, f...)
-			}
-		}
-		t0 := time.Now()
-		out, err := w.h(w.batch)
-		elapsed += time.Since(t0)
-		if err != nil {
-			return Phase{}, fmt.Errorf("test1: %s: %w", name, err)
-		}
-		if newPersons {
-			resps, err := registry.ParseResponses(out)
-			if err != nil || len(resps) != i-first {
-				return Phase{}, fmt.Errorf("test1: %s: %d responses for %d requests (%v)", name, len(resps), i-first, err)
-			}
-			for k, r := range resps {
-				if r.Status != 200 {
-					return Phase{}, fmt.Errorf("test1: %s: status %d: %s", name, r.Status, r.Body)
-				}
-				w.persons[first+k] = r.Person
-			}
-		}
+// learnPersons reads the GUIDs the registry gave new persons from a response batch.
+func learnPersons(out []byte, persons []string) error {
+	resps, err := registry.ParseResponses(out)
+	if err != nil || len(resps) != len(persons) {
+		return fmt.Errorf("%d responses for %d requests (%v)", len(resps), len(persons), err)
 	}
-	return Phase{Name: name, Requests: n, Elapsed: elapsed}, nil
+	for k, r := range resps {
+		if r.Status != 200 {
+			return fmt.Errorf("status %d: %s", r.Status, r.Body)
+		}
+		persons[k] = r.Person
+	}
+	return nil
 }

@@ -9,66 +9,80 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/regwasm/regwasm/registry/test1"
 )
 
-// benchReport is everything `regwasm bench` measured; --json writes it as is (BENCHMARKS.md is
-// written from it).
+// benchReport is what `regwasm bench` measured on the Go hosts. --json writes it; `regwasm
+// bench report` merges it with the JS hosts' (tests/web/bench.mjs --json) into BENCHMARKS.md.
 type benchReport struct {
 	Date      string         `json:"date"`
+	Command   string         `json:"command"`
 	GoVersion string         `json:"go_version"`
-	CPUs      int            `json:"cpus"`
+	Machine   machineInfo    `json:"machine"`
 	Options   benchOptions   `json:"options"`
 	Hosts     []*hostResults `json:"hosts"`
-	// Storage says what each host's timings include: native is the core in memory, wazero the
-	// module with its data directory (every batch in the change log, synced per "log sync").
-	Storage map[string]string `json:"storage"`
-	// Ratio is wazero req/s over native req/s per phase, when both ran.
-	Ratio []float64 `json:"ratio_wazero_native,omitempty"`
+	SyncProbe *syncProbe     `json:"sync_probe,omitempty"`
+	HTTP      *httpResult    `json:"http,omitempty"`
 }
 
+// benchOptions are the workload's options (the same names in the JS hosts' JSON).
 type benchOptions struct {
 	Persons  int    `json:"persons"`
 	Machines int    `json:"machines"`
 	Batch    int    `json:"batch"`
 	Rounds   int    `json:"rounds"`
-	Seed     uint64 `json:"seed"`
+	Seed     uint32 `json:"seed"`
+	LogSync  string `json:"log_sync"` // the "log sync" setting every host runs with
 }
 
-// hostResults are one host's figures.
+// hostResults are one host's figures, Go or JS (tests/web/bench.mjs writes the same fields).
 type hostResults struct {
-	Host   string        `json:"host"` // native or wazero
-	Phases []phaseResult `json:"phases"`
-	Counts benchCounts   `json:"counts"`
-	// BytesPerPersonURL is the tables' memory over the person-URL links.
+	Host    string        `json:"host"`    // native, wazero, node or chromium
+	Storage string        `json:"storage"` // what the timings include
+	Options benchOptions  `json:"options"`
+	Phases  []phaseResult `json:"phases"`
+	Counts  benchCounts   `json:"counts"`
+	// BytesPerPersonURL is the tables' memory (Counts.Bytes) over the person-URL links.
 	BytesPerPersonURL float64 `json:"bytes_per_person_url"`
-	// PeakHeapInuse (native): the most runtime.MemStats.HeapInuse seen after any phase;
-	// HeapAllocAfterGC: live heap after a final collection.
-	PeakHeapInuse    uint64 `json:"peak_heap_inuse,omitempty"`
-	HeapAllocAfterGC uint64 `json:"heap_alloc_after_gc,omitempty"`
-	// PeakRSS is the process's VmHWM after this host's run (reset before it where Linux
-	// allows, so each host's figure is its own).
-	PeakRSS         uint64  `json:"peak_rss"`
-	PeakRSSIsolated bool    `json:"peak_rss_isolated"`
-	SaveSeconds     float64 `json:"save_seconds"`
-	SnapshotBytes   int64   `json:"snapshot_bytes"`
-	LoadSeconds     float64 `json:"load_seconds"`
-	// ColdStartSeconds (wazero): compiling the module into an empty compilation cache;
-	// WarmStartSeconds: the same from a filled cache, in a fresh runtime; OpenSeconds: opening
-	// an empty registry once compiled.
-	ColdStartSeconds float64 `json:"cold_start_seconds,omitempty"`
-	WarmStartSeconds float64 `json:"warm_start_seconds,omitempty"`
-	OpenSeconds      float64 `json:"open_seconds,omitempty"`
-	TotalSeconds     float64 `json:"total_seconds"`
-	storage          string  // see benchReport.Storage
+	// RSSEnd is the resident memory after the last phase, PeakRSS the most over the host's
+	// run, save and load included; MemoryNote says whose (this process, a renderer...).
+	RSSEnd          uint64 `json:"rss_end"`
+	PeakRSS         uint64 `json:"peak_rss"`
+	PeakRSSIsolated bool   `json:"peak_rss_isolated"` // false: the peak may be an earlier host's
+	MemoryNote      string `json:"memory_note"`
+	// WasmMemoryEnd (module hosts) is the instance's linear memory after the last phase: it
+	// grows and never shrinks, so it is also the most the registry needed.
+	WasmMemoryEnd uint64 `json:"wasm_memory_end,omitempty"`
+	// Native only: the Go heap in use after the last phase, and live after a final collection.
+	HeapInuseEnd     uint64  `json:"heap_inuse_end,omitempty"`
+	HeapAllocAfterGC uint64  `json:"heap_alloc_after_gc,omitempty"`
+	SaveSeconds      float64 `json:"save_seconds"`
+	SnapshotBytes    int64   `json:"snapshot_bytes"`
+	LoadSeconds      float64 `json:"load_seconds"`
+	LoadNote         string  `json:"load_note,omitempty"`
+	// Native only: encoding the snapshot and decoding it into a new registry, in memory.
+	EncodeSeconds float64 `json:"snapshot_encode_seconds,omitempty"`
+	DecodeSeconds float64 `json:"snapshot_decode_seconds,omitempty"`
+	// Start-up of the module hosts: cold and warm totals to an open, empty registry, their
+	// compile and open parts, and StartNote saying what cold and warm mean on this host.
+	ColdStartSeconds   float64 `json:"cold_start_seconds,omitempty"`
+	WarmStartSeconds   float64 `json:"warm_start_seconds,omitempty"`
+	CompileColdSeconds float64 `json:"compile_cold_seconds,omitempty"`
+	CompileWarmSeconds float64 `json:"compile_warm_seconds,omitempty"`
+	OpenSeconds        float64 `json:"open_seconds,omitempty"`
+	StartNote          string  `json:"start_note,omitempty"`
+	TotalSeconds       float64 `json:"total_seconds"`
+	// LoadAverage is the machine's 1-minute load average when the host finished: at or above
+	// the core count, other work competed with the benchmark.
+	LoadAverage float64 `json:"load_average"`
 }
 
 type phaseResult struct {
 	Name      string  `json:"name"`
 	Requests  int     `json:"requests"`
+	Batches   int     `json:"batches"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
 }
@@ -86,7 +100,6 @@ type benchCounts struct {
 
 // benchTarget is one host under test.
 type benchTarget interface {
-	name() string
 	handler() test1.Handler
 	// storage says what the timings include besides the registry core.
 	storage() string
@@ -97,6 +110,9 @@ type benchTarget interface {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "report" {
+		return runBenchReport(args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("bench", stderr)
 	hostSel := fs.String("host", "both", "native, wazero or both")
 	persons := fs.Int("persons", 100_000, "persons (netdata's test1: 1,000,000)")
@@ -104,7 +120,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	batch := fs.Int("batch", 1000, "requests per call")
 	rounds := fs.Int("rounds", 10, "random rounds (phases 6+)")
 	full := fs.Bool("full", false, "netdata's full size: 1M persons, 200K machines")
-	seed := fs.Uint64("seed", 1, "random seed of the workload")
+	seed := fs.Uint("seed", 1, "random seed of the workload (32 bits; the JS hosts take the same)")
+	logSync := fs.String("log-sync", "save", `the "log sync" setting of every host: always, every N or save`)
+	httpBench := fs.Bool("http", false, "also measure the HTTP server (regwasm serve's handler) with concurrent clients")
 	svgFile := fs.String("svg", "", "write a chart of req/s per phase to this SVG file")
 	jsonFile := fs.String("json", "", "write every figure to this JSON file")
 	rest, err := parseFlags(fs, args)
@@ -115,10 +133,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("unexpected arguments %q", rest)
 	}
 	if *full {
-		*persons, *machines = 1_000_000, 200_000
+		*persons, *machines = test1.Full().Persons, test1.Full().Machines
 	}
-	if *persons <= 0 || *machines <= 0 || *batch <= 0 || *rounds <= 0 {
-		return usageError("--persons, --machines, --batch and --rounds must be positive")
+	if *persons <= 0 || *machines <= 0 || *batch <= 0 || *rounds <= 0 || *seed > 1<<32-1 {
+		return usageError("--persons, --machines, --batch and --rounds must be positive, --seed 32 bits")
 	}
 	var hosts []string
 	switch *hostSel {
@@ -129,27 +147,30 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return usageError("--host must be native, wazero or both, not %q", *hostSel)
 	}
-	rep := &benchReport{Date: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
-		CPUs: runtime.NumCPU(), Options: benchOptions{Persons: *persons, Machines: *machines, Batch: *batch, Rounds: *rounds, Seed: *seed}}
-	rep.Storage = map[string]string{}
+	rep := &benchReport{Date: time.Now().UTC().Format(time.RFC3339), Command: strings.Join(append([]string{"regwasm bench"}, args...), " "),
+		GoVersion: runtime.Version(), Machine: readMachineInfo(),
+		Options: benchOptions{Persons: *persons, Machines: *machines, Batch: *batch, Rounds: *rounds, Seed: uint32(*seed), LogSync: *logSync}}
 	for _, h := range hosts {
 		res, err := benchHost(ctx, h, rep.Options, stdout)
 		if err != nil {
 			return fmt.Errorf("%s: %w", h, err)
 		}
 		rep.Hosts = append(rep.Hosts, res)
-		rep.Storage[h] = res.storage
 	}
-	if len(rep.Hosts) == 2 {
-		for i, p := range rep.Hosts[0].Phases {
-			if i < len(rep.Hosts[1].Phases) && p.PerSecond > 0 {
-				rep.Ratio = append(rep.Ratio, rep.Hosts[1].Phases[i].PerSecond/p.PerSecond)
-			}
+	if rep.SyncProbe, err = probeSync(os.TempDir(), rep.Hosts); err != nil {
+		return err
+	}
+	if *httpBench {
+		if rep.HTTP, err = benchHTTP(ctx, stdout); err != nil {
+			return fmt.Errorf("http: %w", err)
 		}
+	}
+	if err := checkCounts(rep.Hosts); err != nil {
+		return err
 	}
 	printBench(stdout, rep)
 	if *svgFile != "" {
-		if err := writeBenchSVG(*svgFile, rep); err != nil {
+		if err := writeBenchSVG(*svgFile, rep.Hosts); err != nil {
 			return err
 		}
 	}
@@ -167,7 +188,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Writer) (*hostResults, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
-	res := &hostResults{Host: name, PeakRSSIsolated: resetPeakRSS()}
+	res := &hostResults{Host: name, Options: o, PeakRSSIsolated: resetPeakRSS(), MemoryNote: "this process (VmRSS, VmHWM)"}
 	t0 := time.Now()
 	var (
 		target benchTarget
@@ -175,18 +196,20 @@ func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Write
 	)
 	switch name {
 	case "native":
-		target = newNativeTarget()
+		target, err = newNativeTarget(o.LogSync)
 	case "wazero":
-		target, err = newWazeroTarget(ctx, res)
+		target, err = newWazeroTarget(ctx, res, o.LogSync)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer target.close()
-	res.storage = target.storage()
-	total := int64(5*o.Persons + 2*o.Persons*o.Rounds)
+	if res.Storage = target.storage(); res.Storage == "" {
+		return nil, fmt.Errorf("the host does not say what it runs")
+	}
+	total := int64(test1.Options{Persons: o.Persons, Rounds: o.Rounds}.Requests())
 	bar := newProgress(stdout, fmt.Sprintf("%-6s", name), total, func(n int64) string { return humanCount(uint64(n)) })
-	var done int64
+	var done, finished int64
 	h := target.handler()
 	counted := func(batch []byte) ([]byte, error) {
 		out, err := h(batch)
@@ -195,17 +218,11 @@ func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Write
 		bar.set(done)
 		return out, err
 	}
-	var finished int64
 	phases, err := test1.Run(counted, test1.Options{Persons: o.Persons, Machines: o.Machines, Batch: o.Batch,
 		Rounds: o.Rounds, Seed: o.Seed}, func(p test1.Phase) {
 		finished += int64(p.Requests)
 		done = finished
 		bar.set(done)
-		if name == "native" {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			res.PeakHeapInuse = max(res.PeakHeapInuse, ms.HeapInuse)
-		}
 		if !bar.tty {
 			fmt.Fprintf(stdout, "%-6s %-14s %10.0f req/s\n", name, p.Name, p.PerSecond())
 		}
@@ -214,8 +231,22 @@ func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Write
 	if err != nil {
 		return nil, err
 	}
+	res.RSSEnd = currentRSS()
+	if w, ok := target.(*wazeroTarget); ok {
+		st, err := w.reg.Stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res.WasmMemoryEnd = st.ModuleMemory
+	}
+	if name == "native" {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		res.HeapInuseEnd = ms.HeapInuse
+	}
 	for _, p := range phases {
-		res.Phases = append(res.Phases, phaseResult{Name: p.Name, Requests: p.Requests, Seconds: p.Elapsed.Seconds(), PerSecond: p.PerSecond()})
+		res.Phases = append(res.Phases, phaseResult{Name: p.Name, Requests: p.Requests, Batches: p.Batches,
+			Seconds: p.Elapsed.Seconds(), PerSecond: p.PerSecond()})
 	}
 	if res.Counts, err = target.counts(); err != nil {
 		return nil, err
@@ -231,109 +262,12 @@ func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Write
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		res.HeapAllocAfterGC = ms.HeapAlloc
-		res.PeakHeapInuse = max(res.PeakHeapInuse, ms.HeapInuse)
 	}
 	res.PeakRSS = peakRSS()
 	res.TotalSeconds = time.Since(t0).Seconds()
+	res.LoadAverage = loadAverage()
 	return res, nil
 }
 
-func printBench(w io.Writer, rep *benchReport) {
-	fmt.Fprintf(w, "\ntest1: %s persons, %s machines, batches of %d (%s, %d CPUs)\n\n",
-		humanCount(uint64(rep.Options.Persons)), humanCount(uint64(rep.Options.Machines)), rep.Options.Batch, rep.GoVersion, rep.CPUs)
-	byHost := map[string]*hostResults{}
-	for _, h := range rep.Hosts {
-		byHost[h.Host] = h
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\trequests\treq/s native\treq/s wazero\twazero/native\t")
-	for i, p := range rep.Hosts[0].Phases {
-		cells := []string{p.Name, humanCount(uint64(p.Requests)), "-", "-", "-"}
-		if n := byHost["native"]; n != nil && i < len(n.Phases) {
-			cells[2] = fmt.Sprintf("%.0f", n.Phases[i].PerSecond)
-		}
-		if z := byHost["wazero"]; z != nil && i < len(z.Phases) {
-			cells[3] = fmt.Sprintf("%.0f", z.Phases[i].PerSecond)
-		}
-		if i < len(rep.Ratio) {
-			cells[4] = fmt.Sprintf("%.2f", rep.Ratio[i])
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	for _, h := range rep.Hosts {
-		fmt.Fprintf(w, "%-6s  %s\n", h.Host, rep.Storage[h.Host])
-	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, h := range rep.Hosts {
-		c := h.Counts
-		fmt.Fprintf(tw, "%s\tpersons %s, machines %s, URLs %s, accesses %s, person-URLs %s, machine-URLs %s\n", h.Host,
-			humanCount(c.Persons), humanCount(c.Machines), humanCount(c.URLs), humanCount(c.Accesses), humanCount(c.PersonURLs), humanCount(c.MachineURLs))
-		fmt.Fprintf(tw, "\tmemory %s (%.1f bytes per person-URL)", humanBytes(int64(c.Bytes)), h.BytesPerPersonURL)
-		if h.PeakHeapInuse > 0 {
-			fmt.Fprintf(tw, ", Go heap peak %s, live after GC %s", humanBytes(int64(h.PeakHeapInuse)), humanBytes(int64(h.HeapAllocAfterGC)))
-		}
-		rss := humanBytes(int64(h.PeakRSS))
-		if !h.PeakRSSIsolated {
-			rss += " (process, both hosts)"
-		}
-		fmt.Fprintf(tw, ", peak RSS %s\n", rss)
-		fmt.Fprintf(tw, "\tsave %.3f s, snapshot %s, load %.3f s\n", h.SaveSeconds, humanBytes(h.SnapshotBytes), h.LoadSeconds)
-		if h.Host == "wazero" {
-			fmt.Fprintf(tw, "\tmodule cold start %.3f s (compile), warm start %.3f s (compilation cache), open %.3f s\n",
-				h.ColdStartSeconds, h.WarmStartSeconds, h.OpenSeconds)
-		}
-	}
-	tw.Flush()
-}
-
-func writeBenchSVG(path string, rep *benchReport) error {
-	var phases []string
-	for _, p := range rep.Hosts[0].Phases {
-		phases = append(phases, p.Name)
-	}
-	colors := map[string]string{"native": "#4e79a7", "wazero": "#f28e2b"}
-	var series []chartSeries
-	for _, h := range rep.Hosts {
-		s := chartSeries{Name: h.Host, Color: colors[h.Host]}
-		for _, p := range h.Phases {
-			s.Values = append(s.Values, p.PerSecond)
-		}
-		series = append(series, s)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	title := fmt.Sprintf("regwasm test1: %s persons, %s machines (req/s per phase)",
-		humanCount(uint64(rep.Options.Persons)), humanCount(uint64(rep.Options.Machines)))
-	if err := writeBarChart(f, title, phases, series); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// peakRSS returns the process's peak resident set (VmHWM), 0 where /proc is missing.
-func peakRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb uint64
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// resetPeakRSS restarts VmHWM from the current RSS (Linux's clear_refs value 5), so that a
-// host's peak is its own and not the previous host's; false where that is not possible.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
+// logSyncConf is the netdata.conf text every host is configured with (op configure).
+func logSyncConf(logSync string) string { return "[registry]\n\tlog sync = " + logSync + "\n" }

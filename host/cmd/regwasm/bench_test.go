@@ -9,17 +9,17 @@ import (
 	"testing"
 )
 
-// TestBenchSmoke runs test1 at 1/500 size on both hosts: both must end with the counts the
+// TestBenchSmoke runs test1 at 1/500 size on both Go hosts: both must end with the counts the
 // workload implies, identical between hosts, and every figure must be there.
 func TestBenchSmoke(t *testing.T) {
 	dir := t.TempDir()
 	jsonFile, svgFile := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
-	rc, out := runCmd(t, "bench", "--persons", "2000", "--machines", "400", "--batch", "200", "--json", jsonFile, "--svg", svgFile)
+	rc, out := runCmd(t, "bench", "--persons", "2000", "--machines", "400", "--batch", "200", "--http", "--json", jsonFile, "--svg", svgFile)
 	if rc != 0 {
 		t.Fatalf("bench: exit %d\n%s", rc, out)
 	}
 	for _, want := range []string{"req/s native", "req/s wazero", "wazero/native", "new persons", "mixed 10",
-		"person-URLs", "peak RSS", "snapshot", "cold start", "warm start"} {
+		"person-URLs", "peak RSS", "snapshot", "cold start", "warm start", "log sync = save", "fsync probe", "HTTP:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -32,15 +32,21 @@ func TestBenchSmoke(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Hosts) != 2 || rep.Hosts[0].Host != "native" || rep.Hosts[1].Host != "wazero" || len(rep.Ratio) != 15 {
-		t.Fatalf("report hosts %d, ratio %v", len(rep.Hosts), rep.Ratio)
+	if len(rep.Hosts) != 2 || rep.Hosts[0].Host != "native" || rep.Hosts[1].Host != "wazero" {
+		t.Fatalf("report hosts %d", len(rep.Hosts))
+	}
+	if rep.Machine.Cores <= 0 || rep.Machine.CPU == "" || rep.SyncProbe == nil || rep.SyncProbe.MedianSecond <= 0 {
+		t.Fatalf("machine %+v, sync probe %+v", rep.Machine, rep.SyncProbe)
+	}
+	if rep.HTTP == nil || len(rep.HTTP.Runs) != 2 || rep.HTTP.Runs[0].PerSecond <= 0 || rep.HTTP.Runs[1].Requests == 0 {
+		t.Fatalf("http %+v", rep.HTTP)
 	}
 	for _, h := range rep.Hosts {
 		if len(h.Phases) != 15 {
 			t.Fatalf("%s: %d phases", h.Host, len(h.Phases))
 		}
 		for _, p := range h.Phases {
-			if p.PerSecond <= 0 || p.Requests < 2000 {
+			if p.PerSecond <= 0 || p.Requests < 2000 || p.Batches < 10 {
 				t.Fatalf("%s phase %+v", h.Host, p)
 			}
 		}
@@ -48,25 +54,30 @@ func TestBenchSmoke(t *testing.T) {
 		if c.Persons != 2000 || c.Machines != 800 || c.Accesses != 2000*25 || c.PersonURLs < 4000 || c.Bytes == 0 {
 			t.Fatalf("%s counts %+v", h.Host, c)
 		}
-		if h.SnapshotBytes <= 0 || h.SaveSeconds <= 0 || h.LoadSeconds <= 0 || h.PeakRSS == 0 || h.BytesPerPersonURL <= 0 {
+		if h.SnapshotBytes <= 0 || h.SaveSeconds <= 0 || h.LoadSeconds <= 0 || h.PeakRSS == 0 || h.RSSEnd == 0 || h.BytesPerPersonURL <= 0 {
 			t.Fatalf("%s figures %+v", h.Host, h)
+		}
+		if !strings.Contains(h.Storage, "log sync = save") || h.Options.LogSync != "save" {
+			t.Fatalf("%s storage %q", h.Host, h.Storage)
 		}
 	}
 	n, z := rep.Hosts[0], rep.Hosts[1]
-	if n.PeakHeapInuse == 0 || n.HeapAllocAfterGC == 0 || z.ColdStartSeconds <= 0 || z.WarmStartSeconds <= 0 {
-		t.Fatalf("native heap %d/%d, wazero start %v/%v", n.PeakHeapInuse, n.HeapAllocAfterGC, z.ColdStartSeconds, z.WarmStartSeconds)
+	if n.HeapInuseEnd == 0 || n.HeapAllocAfterGC == 0 || n.EncodeSeconds <= 0 || n.DecodeSeconds <= 0 || z.ColdStartSeconds <= z.CompileColdSeconds || z.WarmStartSeconds <= 0 || z.OpenSeconds <= 0 ||
+		z.WasmMemoryEnd < z.Counts.Bytes || n.WasmMemoryEnd != 0 {
+		t.Fatalf("native heap %d/%d, wazero start %+v", n.HeapInuseEnd, n.HeapAllocAfterGC, z)
 	}
-	// The same workload on the same core: the module's registry is the native one.
-	nc, zc := n.Counts, z.Counts
-	nc.Bytes, zc.Bytes = 0, 0
-	if nc != zc {
-		t.Fatalf("counts differ: native %+v, wazero %+v", nc, zc)
+	// The same requests on the same core: the module's registry is the native one, snapshot
+	// bytes included (snapshots are deterministic up to the person GUIDs, which are random but
+	// of one length).
+	if err := sameCounts("native vs wazero", n.Counts, z.Counts); err != nil || n.Counts.Bytes != z.Counts.Bytes || n.SnapshotBytes != z.SnapshotBytes {
+		t.Fatalf("%v; bytes %d/%d, snapshot %d/%d", err, n.Counts.Bytes, z.Counts.Bytes, n.SnapshotBytes, z.SnapshotBytes)
 	}
 	checkSVG(t, svgFile, 2*15)
 }
 
 func TestBenchRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--host", "node"}, {"--persons", "0"}, {"--batch", "-1"}, {"extra"}} {
+	for _, args := range [][]string{{"--host", "node"}, {"--persons", "0"}, {"--batch", "-1"}, {"extra"}, {"--seed", "4294967296"},
+		{"report"}, {"report", "--go"}} {
 		if rc, out := runCmd(t, append([]string{"bench"}, args...)...); rc != 2 {
 			t.Errorf("bench %v: exit %d\n%s", args, rc, out)
 		}
@@ -109,13 +120,17 @@ func TestBarChart(t *testing.T) {
 	}
 	err = writeBarChart(f, "a <title> & more", []string{"p1", "p<2>", "p3"}, []chartSeries{
 		{Name: "native", Color: "#000", Values: []float64{10, 20, 30}},
-		{Name: "wazero", Color: "#f00", Values: []float64{5, 0, 15}}, // 0: not measured, no bar
+		{Name: "wazero", Color: "#f00", Scale: "1K persons", Values: []float64{5, 0, 15}}, // 0: not measured, no bar
 	})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSVG(t, path, 5)
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "wazero (1K persons)") {
+		t.Error("the legend lacks the series' scale")
+	}
 	for v, want := range map[float64]float64{0: 1, 7: 10, 30: 50, 101: 200, 2400: 2500, 5.25e6: 1e7} {
 		if got := niceCeil(v); got != want {
 			t.Errorf("niceCeil(%v) = %v, want %v", v, got, want)

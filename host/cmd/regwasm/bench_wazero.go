@@ -15,16 +15,17 @@ import (
 // wazeroTarget runs the module through package host, in a temporary directory that goes
 // when the run ends.
 type wazeroTarget struct {
-	ctx context.Context
-	tmp string
-	reg *host.Registry
+	ctx     context.Context
+	tmp     string
+	reg     *host.Registry
+	logSync string
 }
 
 // newWazeroTarget measures the module's start-up on the way: compiling it into an empty
 // compilation cache (cold), then, in a fresh runtime, from a copy of that cache (warm, what a
-// second process sees), then opening an empty registry.
-func newWazeroTarget(ctx context.Context, r *hostResults) (*wazeroTarget, error) {
-	tmp, err := os.MkdirTemp("", "regwasm-bench-")
+// second process sees), then opening an empty registry (instantiate, _initialize, load).
+func newWazeroTarget(ctx context.Context, r *hostResults, logSync string) (*wazeroTarget, error) {
+	tmp, err := os.MkdirTemp("", "regwasm-bench-wazero-")
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +36,7 @@ func newWazeroTarget(ctx context.Context, r *hostResults) (*wazeroTarget, error)
 		t.close()
 		return nil, err
 	}
-	r.ColdStartSeconds = time.Since(t0).Seconds()
+	r.CompileColdSeconds = time.Since(t0).Seconds()
 	if err := os.CopyFS(warm, os.DirFS(cold)); err != nil {
 		t.close()
 		return nil, fmt.Errorf("copying the compilation cache: %w", err)
@@ -45,7 +46,7 @@ func newWazeroTarget(ctx context.Context, r *hostResults) (*wazeroTarget, error)
 		t.close()
 		return nil, err
 	}
-	r.WarmStartSeconds = time.Since(t0).Seconds()
+	r.CompileWarmSeconds = time.Since(t0).Seconds()
 	t0 = time.Now()
 	t.reg, err = host.Open(ctx, filepath.Join(tmp, "data"), host.WithCompilationCache(warm))
 	if err != nil {
@@ -53,17 +54,22 @@ func newWazeroTarget(ctx context.Context, r *hostResults) (*wazeroTarget, error)
 		return nil, err
 	}
 	r.OpenSeconds = time.Since(t0).Seconds()
+	r.ColdStartSeconds = r.CompileColdSeconds + r.OpenSeconds
+	r.WarmStartSeconds = r.CompileWarmSeconds + r.OpenSeconds
+	r.StartNote = "cold: compile into an empty wazero compilation cache + open; warm: load the compiled module " +
+		"from that cache in a fresh runtime + open (open = instantiate, _initialize, load an empty directory)"
+	set, err := t.reg.Configure(ctx, logSyncConf(logSync))
+	if err != nil {
+		t.close()
+		return nil, err
+	}
+	t.logSync = set.LogSync
 	return t, nil
 }
 
-func (t *wazeroTarget) name() string { return "wazero" }
-
 func (t *wazeroTarget) storage() string {
-	set, err := t.reg.Settings(t.ctx)
-	if err != nil {
-		return "the module with its files (settings unreadable: " + err.Error() + ")"
-	}
-	return fmt.Sprintf("the module with its files: every batch appended to the change log (log sync = %s)", set.LogSync)
+	return fmt.Sprintf("the module through wazero: host.Registry.Call(batch) (copy into linear memory, the call, "+
+		"copy out); files in a directory (WASI): each batch appended to the change log, log sync = %s", t.logSync)
 }
 
 func (t *wazeroTarget) handler() test1.Handler {
@@ -76,6 +82,10 @@ func (t *wazeroTarget) counts() (benchCounts, error) {
 
 // saveLoad times the module's save (snapshot into the rotation, synced) and load.
 func (t *wazeroTarget) saveLoad(r *hostResults) error {
+	before, err := t.counts()
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	info, err := t.reg.Save(t.ctx)
 	if err != nil {
@@ -88,7 +98,12 @@ func (t *wazeroTarget) saveLoad(r *hostResults) error {
 		return err
 	}
 	r.LoadSeconds = time.Since(t0).Seconds()
-	return nil
+	r.LoadNote = "the module's load export in the same instance"
+	after, err := t.counts()
+	if err != nil {
+		return err
+	}
+	return sameCounts("wazero reload", before, after)
 }
 
 func (t *wazeroTarget) close() error {

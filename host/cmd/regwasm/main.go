@@ -23,7 +23,9 @@ usage:
   regwasm serve  [--dir DIR] [--addr 127.0.0.1:19999] [--config netdata.conf] [--web DIR]
                  [--save-every 10m]
   regwasm bench  [--host native|wazero|both] [--persons N] [--machines M] [--batch B] [--full]
+                 [--rounds R] [--seed S] [--log-sync always|every N|save] [--http]
                  [--svg FILE] [--json FILE]
+  regwasm bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]
   regwasm check  DIR
   regwasm import DIR netdata-registry.db [registry-log.db]
   regwasm export DIR FILE

@@ -12,6 +12,7 @@ import (
 type chartSeries struct {
 	Name   string
 	Color  string
+	Scale  string    // shown after the name when hosts ran at different scales
 	Values []float64 // one per phase; 0 = not measured
 }
 
@@ -23,7 +24,14 @@ func writeBarChart(w io.Writer, title string, phases []string, series []chartSer
 		groupWidth               = 56.0
 		height                   = 300.0
 	)
-	width := left + right + groupWidth*float64(max(len(phases), 1))
+	// The legend is one row, its entries wider when they carry a scale.
+	step := 120.0
+	for _, s := range series {
+		if s.Scale != "" {
+			step = 260
+		}
+	}
+	width := max(left+right+groupWidth*float64(max(len(phases), 1)), left+right+step*float64(len(series)))
 	maxV := 0.0
 	for _, s := range series {
 		for _, v := range s.Values {
@@ -59,12 +67,15 @@ func writeBarChart(w io.Writer, title string, phases []string, series []chartSer
 		ly := top + height + 12
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" transform="rotate(45 %.1f %.1f)">%s</text>`+"\n", lx, ly, lx, ly, html.EscapeString(name))
 	}
-	// Legend.
 	for j, s := range series {
-		x := left + 120*float64(j)
+		x := left + step*float64(j)
 		y := height + top + bottom - 14
+		label := s.Name
+		if s.Scale != "" {
+			label += " (" + s.Scale + ")"
+		}
 		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
-			x, y-10, s.Color, x+16, y, html.EscapeString(s.Name))
+			x, y-10, s.Color, x+16, y, html.EscapeString(label))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())

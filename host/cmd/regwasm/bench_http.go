@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+// httpResult is the HTTP server's throughput: concurrent dashboards calling access.
+type httpResult struct {
+	Runs []httpRun `json:"runs"`
+}
+
+type httpRun struct {
+	LogSync    string  `json:"log_sync"`
+	Clients    int     `json:"clients"`
+	Seconds    float64 `json:"seconds"`
+	Requests   int     `json:"requests"`
+	PerSecond  float64 `json:"per_second"`
+	P50Seconds float64 `json:"p50_seconds"`
+	P99Seconds float64 `json:"p99_seconds"`
+}
+
+func (h *httpResult) summary() string {
+	s := ""
+	for i, r := range h.Runs {
+		if i > 0 {
+			s += "; "
+		}
+		s += fmt.Sprintf("%.0f req/s with log sync = %s (%d clients, p50 %.2f ms, p99 %.2f ms)",
+			r.PerSecond, r.LogSync, r.Clients, r.P50Seconds*1e3, r.P99Seconds*1e3)
+	}
+	return s
+}
+
+const (
+	httpClients  = 16
+	httpDuration = 3 * time.Second
+	httpMachines = 20 // each client's dashboard reaches this many agents, so its URL list stays short
+)
+
+// benchHTTP measures regwasm serve's handler over loopback: httpClients persons, each calling
+// access (netdata's JSON answer with the person's URLs) as fast as it gets answers, for
+// httpDuration, once with serve's default "log sync = always" (group commit: one fsync per
+// module call) and once with "log sync = save".
+func benchHTTP(ctx context.Context, stdout io.Writer) (*httpResult, error) {
+	res := &httpResult{}
+	for _, logSync := range []string{"always", "save"} {
+		run, err := benchHTTPRun(ctx, logSync)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "http   log sync = %-6s %10.0f req/s\n", logSync, run.PerSecond)
+		res.Runs = append(res.Runs, run)
+	}
+	return res, nil
+}
+
+func benchHTTPRun(ctx context.Context, logSync string) (httpRun, error) {
+	run := httpRun{LogSync: logSync, Clients: httpClients}
+	tmp, err := os.MkdirTemp("", "regwasm-bench-http-")
+	if err != nil {
+		return run, err
+	}
+	defer os.RemoveAll(tmp)
+	reg, err := openRegistry(ctx, tmp)
+	if err != nil {
+		return run, err
+	}
+	defer reg.close(ctx)
+	if _, err := reg.reg.Configure(ctx, logSyncConf(logSync)); err != nil {
+		return run, err
+	}
+	s, err := newServer(ctx, reg, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return run, err
+	}
+	ts := httptest.NewServer(s.handler())
+	defer ts.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpClients}}
+	defer client.CloseIdleConnections()
+
+	var (
+		mu        sync.Mutex
+		latencies []float64
+		firstErr  error
+		wg        sync.WaitGroup
+	)
+	deadline := time.Now().Add(httpDuration)
+	t0 := time.Now()
+	for c := range httpClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// An unknown person GUID makes a new person (netdata's rule); its answer names it.
+			person := fmt.Sprintf("00000000-0000-4000-8000-%012d", c+1)
+			var mine []float64
+			for i := 0; time.Now().Before(deadline); i++ {
+				m := (c*7 + i) % httpMachines
+				target := fmt.Sprintf("%s/api/v1/registry?action=access&machine=00000000-0000-4000-9000-%012d&url=http://%d.netdata.rocks/&name=agent%d",
+					ts.URL, m+1, m+1, m+1)
+				start := time.Now()
+				p, err := httpAccess(ctx, client, target, person)
+				mine = append(mine, time.Since(start).Seconds())
+				if err != nil {
+					mu.Lock()
+					firstErr = cmpOr(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				person = p
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	run.Seconds = time.Since(t0).Seconds()
+	if firstErr != nil {
+		return run, firstErr
+	}
+	slices.Sort(latencies)
+	run.Requests = len(latencies)
+	if run.Requests == 0 {
+		return run, fmt.Errorf("no request was answered")
+	}
+	run.PerSecond = float64(run.Requests) / run.Seconds
+	run.P50Seconds = latencies[run.Requests/2]
+	run.P99Seconds = latencies[run.Requests*99/100]
+	return run, nil
+}
+
+// httpAccess sends one access with the person's cookie and returns the person it resolved to.
+func httpAccess(ctx context.Context, client *http.Client, target, person string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Cookie", "netdata_registry_id="+person)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Person string `json:"person_guid"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK || body.Status != "ok" || body.Person == "" {
+		return "", fmt.Errorf("access: HTTP %d, status %q", resp.StatusCode, body.Status)
+	}
+	return body.Person, nil
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}

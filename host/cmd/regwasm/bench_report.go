@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/regwasm/regwasm/registry/test1"
+)
+
+// jsReport is what tests/web/bench.mjs --json writes: the JS hosts' figures in the same shape.
+type jsReport struct {
+	Date            string         `json:"date"`
+	Command         string         `json:"command"`
+	NodeVersion     string         `json:"node_version"`
+	ChromiumVersion string         `json:"chromium_version"`
+	Options         benchOptions   `json:"options"`
+	Hosts           []*hostResults `json:"hosts"`
+	Notes           []string       `json:"notes"`
+}
+
+// mergedReport is everything BENCHMARKS.md shows.
+type mergedReport struct {
+	Go        *benchReport
+	ReportCmd string    // the command that writes the report
+	JS        *jsReport // nil when only the Go hosts ran
+	Hosts     []*hostResults
+	Sizes     []fileSize
+	SVGLink   string // the chart, relative to the markdown file
+}
+
+// fileSize is one shipped file's size, raw and gzip -9.
+type fileSize struct {
+	Name string
+	Raw  int64
+	Gzip int64
+}
+
+// hostOrder is the order of hosts in tables and charts.
+var hostOrder = []string{"native", "wazero", "node", "chromium"}
+
+func runBenchReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench report", stderr)
+	goFile := fs.String("go", "", "the Go hosts' JSON (regwasm bench --json)")
+	jsFile := fs.String("js", "", "the JS hosts' JSON (node tests/web/bench.mjs --json); optional")
+	mdFile := fs.String("md", "BENCHMARKS.md", "the markdown file to write")
+	svgFile := fs.String("svg", "docs/bench.svg", "the chart to write (linked from the markdown)")
+	wasmFile := fs.String("wasm", "host/registry.wasm", "the module whose size is reported")
+	distDir := fs.String("dist", "dist", "the JS bundle directory whose sizes are reported")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 || *goFile == "" {
+		return usageError("bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]")
+	}
+	rep := &mergedReport{Go: &benchReport{}, ReportCmd: strings.Join(append([]string{"regwasm bench report"}, args...), " ")}
+	if err := readJSON(*goFile, rep.Go); err != nil {
+		return err
+	}
+	if *jsFile != "" {
+		rep.JS = &jsReport{}
+		if err := readJSON(*jsFile, rep.JS); err != nil {
+			return err
+		}
+	}
+	if err := rep.merge(); err != nil {
+		return err
+	}
+	if rep.Sizes, err = shippedSizes(*wasmFile, *distDir); err != nil {
+		return err
+	}
+	if *svgFile != "" {
+		if err := os.MkdirAll(filepath.Dir(*svgFile), 0o755); err != nil {
+			return err
+		}
+		if err := writeBenchSVG(*svgFile, rep.Hosts); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(filepath.Dir(*mdFile), *svgFile)
+		if err != nil {
+			rel = *svgFile
+		}
+		rep.SVGLink = filepath.ToSlash(rel)
+	}
+	var md bytes.Buffer
+	writeBenchMarkdown(&md, rep)
+	if err := os.WriteFile(*mdFile, md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s and %s: %d hosts\n", *mdFile, *svgFile, len(rep.Hosts))
+	for _, t := range rep.targets() {
+		if t.mark != markNA {
+			fmt.Fprintf(stdout, "  %-4s  %-40s %-8s %s (target %s)\n", t.mark.word(), t.what, t.host, t.figure, t.target)
+		}
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// merge puts the hosts in order and checks them: every host ran all phases, and hosts that
+// ran the same workload end with the same counts.
+func (r *mergedReport) merge() error {
+	all := slices.Clone(r.Go.Hosts)
+	if r.JS != nil {
+		all = append(all, r.JS.Hosts...)
+	}
+	for _, name := range hostOrder {
+		if h := findHost(all, name); h != nil {
+			r.Hosts = append(r.Hosts, h)
+		}
+	}
+	if len(r.Hosts) != len(all) {
+		return fmt.Errorf("unknown or repeated hosts in the reports (want each of %v at most once)", hostOrder)
+	}
+	if len(r.Hosts) == 0 {
+		return fmt.Errorf("no hosts in the reports")
+	}
+	for _, h := range r.Hosts {
+		want := len(r.Hosts[0].Phases)
+		if len(h.Phases) != want || want == 0 {
+			return fmt.Errorf("%s ran %d phases, %s %d", h.Host, len(h.Phases), r.Hosts[0].Host, want)
+		}
+		for i, p := range h.Phases {
+			if p.Name != r.Hosts[0].Phases[i].Name || p.PerSecond <= 0 {
+				return fmt.Errorf("%s phase %d: %+v", h.Host, i+1, p)
+			}
+		}
+	}
+	return checkCounts(r.Hosts)
+}
+
+// shippedSizes are the module's and the JS bundle's files, raw and gzip -9.
+func shippedSizes(wasm, dist string) ([]fileSize, error) {
+	files := []string{wasm}
+	if entries, err := os.ReadDir(dist); err == nil {
+		for _, e := range entries {
+			if !e.IsDir() && e.Name() != "registry.wasm" {
+				files = append(files, filepath.Join(dist, e.Name()))
+			}
+		}
+	}
+	var out []fileSize
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var z bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+		w.Write(b)
+		w.Close()
+		out = append(out, fileSize{Name: filepath.ToSlash(f), Raw: int64(len(b)), Gzip: int64(z.Len())})
+	}
+	return out, nil
+}
+
+// mark is a target's verdict.
+type mark int
+
+const (
+	markNA mark = iota // not judged: the run was not at the size the target is for
+	markPass
+	markMiss
+)
+
+func (m mark) word() string { return [...]string{"n/a", "pass", "MISS"}[m] }
+
+func (m mark) symbol() string { return [...]string{"➖ not at full size", "✅ pass", "❌ miss"}[m] }
+
+func judge(ok, applies bool) mark {
+	switch {
+	case !applies:
+		return markNA
+	case ok:
+		return markPass
+	}
+	return markMiss
+}
+
+// targetRow is one figure next to its target.
+type targetRow struct {
+	what, target, host, figure string
+	mark                       mark
+}
+
+func isFull(o benchOptions) bool {
+	f := test1.Full()
+	return o.Persons == f.Persons && o.Machines == f.Machines && o.Rounds == 10
+}
+
+const (
+	gib            = 1 << 30
+	snapshotTarget = 400e6 // bytes: "400 MB"
+)
+
+// targets are the issues' targets, judged on the figures (see BENCHMARKS.md's notes).
+func (r *mergedReport) targets() []targetRow {
+	var rows []targetRow
+	native := findHost(r.Hosts, "native")
+	if native != nil {
+		lo, hi, name := 0.0, 0.0, ""
+		for i, p := range native.Phases[min(3, len(native.Phases)):] {
+			if i == 0 || p.PerSecond < lo {
+				lo, name = p.PerSecond, p.Name
+			}
+			hi = max(hi, p.PerSecond)
+		}
+		rows = append(rows, targetRow{"req/s, random phases 4-15 (slowest)", "≥ 700K", "native",
+			fmt.Sprintf("%s (%s; fastest %s)", humanCount(uint64(lo)), name, humanCount(uint64(hi))), judge(lo >= 700e3, isFull(native.Options))})
+	}
+	for _, h := range r.Hosts {
+		if h == native || native == nil || !sameWorkload(h.Options, native.Options) {
+			continue
+		}
+		all, worst, worstName := ratioToNative(h, native, -1), 0.0, ""
+		for i, p := range h.Phases {
+			if q := ratioToNative(h, native, i); i == 0 || q < worst {
+				worst, worstName = q, p.Name
+			}
+		}
+		target := "≥ 0.50"
+		if h.Host != "wazero" {
+			target += " (wazero's, for reference)"
+		}
+		rows = append(rows, targetRow{"req/s ratio to native, all phases", target, h.Host,
+			fmt.Sprintf("%.2f (worst phase %.2f, %s)", all, worst, worstName), judge(all >= 0.5, true)})
+	}
+	perHost := func(what, target string, figure func(*hostResults) (string, bool, bool)) {
+		for _, h := range r.Hosts {
+			if f, ok, applies := figure(h); f != "" {
+				rows = append(rows, targetRow{what, target, h.Host, f, judge(ok, applies && isFull(h.Options))})
+			}
+		}
+	}
+	perHost("memory at end: the registry's tables", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
+		return humanBytes(int64(h.Counts.Bytes)), h.Counts.Bytes <= gib, true
+	})
+	perHost("memory at end: wasm linear memory", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
+		if h.WasmMemoryEnd == 0 {
+			return "", false, false
+		}
+		return humanBytes(int64(h.WasmMemoryEnd)), h.WasmMemoryEnd <= gib, true
+	})
+	perHost("memory at end: RSS after the last phase", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
+		return humanBytes(int64(h.RSSEnd)), h.RSSEnd <= gib, true
+	})
+	perHost("snapshot size", "≤ 400 MB", func(h *hostResults) (string, bool, bool) {
+		return megabytes(h.SnapshotBytes), h.SnapshotBytes <= snapshotTarget, true
+	})
+	perHost("save", "≤ 3 s", func(h *hostResults) (string, bool, bool) {
+		return fmt.Sprintf("%.2f s", h.SaveSeconds), h.SaveSeconds <= 3, true
+	})
+	perHost("load", "≤ 5 s", func(h *hostResults) (string, bool, bool) {
+		if h.LoadSeconds <= 0 {
+			return "", false, false
+		}
+		return fmt.Sprintf("%.2f s", h.LoadSeconds), h.LoadSeconds <= 5, true
+	})
+	for _, h := range r.Hosts {
+		if h.ColdStartSeconds > 0 {
+			rows = append(rows, targetRow{"cold start", "≤ 1 s", h.Host, fmt.Sprintf("%.0f ms", h.ColdStartSeconds*1e3), judge(h.ColdStartSeconds <= 1, true)})
+		}
+	}
+	for _, h := range r.Hosts {
+		if h.ColdStartSeconds > 0 {
+			rows = append(rows, targetRow{"warm start", "≤ 150 ms", h.Host, fmt.Sprintf("%.0f ms", h.WarmStartSeconds*1e3), judge(h.WarmStartSeconds <= 0.15, true)})
+		}
+	}
+	// merge refused hosts that disagree: what remains is which hosts could be compared.
+	for _, g := range workloadGroups(r.Hosts) {
+		names := make([]string, len(g))
+		for i, h := range g {
+			names[i] = h.Host
+		}
+		figure, verdict := "identical", markPass
+		if len(g) == 1 {
+			figure, verdict = "no other host ran this scale", markNA
+		}
+		rows = append(rows, targetRow{"same final counts, " + humanCount(uint64(g[0].Options.Persons)) + " persons", "identical",
+			strings.Join(names, ", "), figure, verdict})
+	}
+	return rows
+}
+
+// workloadGroups groups the hosts that ran the same workload, in host order.
+func workloadGroups(hosts []*hostResults) [][]*hostResults {
+	var groups [][]*hostResults
+next:
+	for _, h := range hosts {
+		for i, g := range groups {
+			if sameWorkload(g[0].Options, h.Options) {
+				groups[i] = append(g, h)
+				continue next
+			}
+		}
+		groups = append(groups, []*hostResults{h})
+	}
+	return groups
+}
+
+// megabytes prints a size in MB (10^6 bytes, the unit of the snapshot target).
+func megabytes(n int64) string {
+	if n < 10e6 {
+		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+}
+
+// millis prints seconds as milliseconds, "–" for a figure the host does not have.
+func millis(s float64) string {
+	if s <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f ms", s*1e3)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// fakeHost is a host's result at the given scale, every phase at rate req/s.
+func fakeHost(name string, o benchOptions, rate float64) *hostResults {
+	h := &hostResults{Host: name, Storage: name + " storage", Options: o, MemoryNote: name + " memory", PeakRSSIsolated: true,
+		Counts: benchCounts{Persons: uint64(o.Persons), Machines: uint64(2 * o.Machines), URLs: 402_000, Accesses: 25_000_000,
+			PersonURLs: 24_000_000, MachineURLs: 422_000, Bytes: 800 << 20},
+		BytesPerPersonURL: 35, RSSEnd: 900 << 20, PeakRSS: 1200 << 20, SaveSeconds: 2, SnapshotBytes: 350e6, LoadSeconds: 4,
+		LoadNote: name + " load", TotalSeconds: 60, LoadAverage: 1.5}
+	if name != "native" {
+		h.WasmMemoryEnd = 1100 << 20
+		h.ColdStartSeconds, h.WarmStartSeconds, h.CompileColdSeconds, h.OpenSeconds, h.StartNote = 0.9, 0.1, 0.8, 0.05, name+" start"
+	}
+	names := []string{"new persons", "same machines", "other machine", "random 1x", "random 2x"}
+	for i := range o.Rounds {
+		names = append(names, "mixed "+strconv.Itoa(i+1))
+	}
+	for _, n := range names {
+		h.Phases = append(h.Phases, phaseResult{Name: n, Requests: o.Persons, Batches: o.Persons / o.Batch, Seconds: float64(o.Persons) / rate, PerSecond: rate})
+	}
+	return h
+}
+
+func writeReports(t *testing.T, dir string, goRep *benchReport, js *jsReport) (string, string) {
+	t.Helper()
+	goFile, jsFile := filepath.Join(dir, "go.json"), filepath.Join(dir, "js.json")
+	for f, v := range map[string]any{goFile: goRep, jsFile: js} {
+		b, _ := json.Marshal(v)
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return goFile, jsFile
+}
+
+// TestBenchReport merges a full-size Go report with a JS one and checks BENCHMARKS.md: every
+// host in every table, targets judged, the chart linked and drawn.
+func TestBenchReport(t *testing.T) {
+	dir := t.TempDir()
+	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 9 + 1, Seed: 1, LogSync: "save"}
+	goRep := &benchReport{Date: "2026-11-22T00:00:00Z", Command: "regwasm bench --full", GoVersion: "go1.26.8", Machine: machineInfo{CPU: "Test CPU", Cores: 2, RAMBytes: 8 << 30},
+		Options: full, Hosts: []*hostResults{fakeHost("native", full, 800e3), fakeHost("wazero", full, 300e3)},
+		SyncProbe: &syncProbe{Bytes: 110_000, Samples: 40, MedianSecond: 0.005, P90Seconds: 0.008},
+		HTTP:      &httpResult{Runs: []httpRun{{LogSync: "always", Clients: 16, Requests: 100, PerSecond: 3000, P50Seconds: 0.004}}}}
+	goRep.Hosts[1].SnapshotBytes = 450e6 // a miss
+	goRep.Hosts[0].EncodeSeconds, goRep.Hosts[0].DecodeSeconds = 1.25, 1.5
+	js := &jsReport{Date: "x", Command: "node tests/web/bench.mjs --full", NodeVersion: "v20", ChromiumVersion: "Chromium 156", Options: full,
+		Hosts: []*hostResults{fakeHost("chromium", full, 500e3), fakeHost("node", full, 450e3)}, Notes: []string{"a JS note"}}
+	// A wasm file and a dist directory to size.
+	wasm := filepath.Join(dir, "registry.wasm")
+	os.WriteFile(wasm, make([]byte, 5000), 0o644)
+	dist := filepath.Join(dir, "dist")
+	os.Mkdir(dist, 0o755)
+	os.WriteFile(filepath.Join(dist, "browser.js"), []byte(strings.Repeat("let a = 1;\n", 100)), 0o644)
+	goFile, jsFile := writeReports(t, dir, goRep, js)
+	md, svg := filepath.Join(dir, "BENCHMARKS.md"), filepath.Join(dir, "docs", "bench.svg")
+	rc, out := runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", svg, "--wasm", wasm, "--dist", dist)
+	if rc != 0 {
+		t.Fatalf("report: exit %d\n%s", rc, out)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"Test CPU, 2 cores, 8.0 GiB RAM", "Chromium 156", "v20", "![req/s per phase per host](docs/bench.svg)",
+		"| native | wazero | node | chromium |", "wazero/native", "2016 prototype", "| 1. new persons | 1M | 800K | 300K | 450K | 500K | 0.38 | 0.56 | 0.62 | 54K |",
+		"| req/s, random phases 4-15 (slowest) | native | 800K", "✅ pass", "❌ miss", "| snapshot size | wazero | 450 MB | ≤ 400 MB | ❌ miss |",
+		"| req/s ratio to native, all phases | wazero | 0.3", "| cold start | node | 900 ms | ≤ 1 s | ✅ pass |",
+		"| memory at end: wasm linear memory | node | 1.1 GiB | ≤ 1.0 GiB | ❌ miss |", "fsync probe", "5.00 ms", "native 1.5, wazero 1.5, node 1.5, chromium 1.5 (2 cores", "encoding 1.25 s, decoding into a new registry 1.50 s", "a JS note", "native storage", "chromium load", "node start", "`registry.wasm` | 4.9 KiB",
+		"all `.js` of the bundle", "## HTTP server", "| same final counts, 1M persons | native, wazero, node, chromium | identical | identical | ✅ pass |", "regwasm bench --full", "node tests/web/bench.mjs --full", "regwasm bench report --go "} {
+		if !strings.Contains(text, strings.ReplaceAll(want, "registry.wasm", filepath.ToSlash(wasm))) && !strings.Contains(text, want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+	if !strings.Contains(out, "MISS") {
+		t.Errorf("the summary does not flag the miss:\n%s", out)
+	}
+	checkSVG(t, svg, 4*15)
+
+	// Hosts that ran the same workload and disagree: refused, nothing written.
+	os.Remove(md)
+	js.Hosts[0].Counts.PersonURLs++
+	goFile, jsFile = writeReports(t, dir, goRep, js)
+	rc, out = runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", svg, "--wasm", wasm, "--dist", dist)
+	if rc != 1 || !strings.Contains(out, "disagree") || !strings.Contains(out, "chromium") {
+		t.Fatalf("disagreeing counts: exit %d\n%s", rc, out)
+	}
+	if _, err := os.Stat(md); err == nil {
+		t.Fatal("BENCHMARKS.md written despite the disagreement")
+	}
+}
+
+// TestBenchReportScales: JS hosts at a smaller scale are reported at theirs, without ratios
+// to native and without size-dependent verdicts.
+func TestBenchReportScales(t *testing.T) {
+	dir := t.TempDir()
+	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	small := benchOptions{Persons: 200_000, Machines: 40_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	goRep := &benchReport{Options: full, Hosts: []*hostResults{fakeHost("native", full, 800e3)}}
+	js := &jsReport{Options: small, Hosts: []*hostResults{fakeHost("node", small, 400e3)}}
+	goFile, jsFile := writeReports(t, dir, goRep, js)
+	md := filepath.Join(dir, "B.md")
+	wasm := filepath.Join(dir, "m.wasm")
+	os.WriteFile(wasm, []byte{0, 'a', 's', 'm'}, 0o644)
+	rc, out := runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", filepath.Join(dir, "c.svg"), "--wasm", wasm, "--dist", filepath.Join(dir, "none"))
+	if rc != 0 {
+		t.Fatalf("exit %d\n%s", rc, out)
+	}
+	b, _ := os.ReadFile(md)
+	text := string(b)
+	for _, want := range []string{"20% of full size", "— node", "— native", "| 1. new persons | 1M | 800K | 400K | - |",
+		"| snapshot size | node | 350 MB | ≤ 400 MB | ➖ not at full size |", "| same final counts, 200K persons | node | no other host ran this scale | identical | ➖"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("B.md lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "ratio to native, all phases | node") {
+		t.Error("a ratio between different scales")
+	}
+}
