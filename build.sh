@@ -116,7 +116,8 @@ cmd_test() {
 }
 
 # cmd_bench: test1 on all four hosts, side by side. Without arguments: full size (1M persons,
-# 25M requests, ~25 min here), rewriting BENCHMARKS.md and docs/bench.svg. With --small, or
+# 25M requests, ~25 min here), rewriting BENCHMARKS.md and docs/bench.svg, then the large
+# random differential (50,000 actions) on every host. With --small, or
 # any flags of `regwasm bench` and tests/web/bench.mjs (--persons N --machines M ...), the
 # report goes to tests/out/ instead, so a quick run never overwrites the recorded one.
 cmd_bench() {
@@ -133,6 +134,11 @@ cmd_bench() {
 	node tests/web/bench.mjs "${scale[@]}" --json "$OUT/bench-js.json" "$@"
 	log "writing $md and $svg"
 	./bin/regwasm bench report --go "$OUT/bench-go.json" --js "$OUT/bench-js.json" --md "$md" --svg "$svg"
+	if [ ${#scale[@]} -gt 0 ] && [ "${scale[0]}" = --full ]; then
+		log "random differential, 50,000 actions, on native, wazero, Node and Chromium"
+		REGWASM_FULL=1 go test -count=1 -run 'TestRandom$' ./tests/conformance
+		REGWASM_FULL=1 node --test --test-concurrency=1 tests/web/conformance.test.mjs
+	fi
 }
 
 cmd_serve() {
