@@ -100,7 +100,11 @@ func TestStorageFailure(t *testing.T) {
 	dir := t.TempDir()
 	r := open(t, dir)
 	p := access(t, r, "", m1, u1, "one").PersonGUID
-	// The log cannot be appended to while it is a directory.
+	// A save rewrites the log, so the module no longer holds it open (it keeps the file it
+	// appends to open); then the log cannot be reopened while it is a directory.
+	if _, err := r.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
 	log := filepath.Join(dir, "registry.log")
 	saved, _ := os.ReadFile(log)
 	if err := os.Remove(log); err != nil {
