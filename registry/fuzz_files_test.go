@@ -80,7 +80,7 @@ func FuzzLogReplay(f *testing.F) {
 			t.Fatalf("valid prefix %d of %d bytes, %d records", valid, len(data), len(recs))
 		}
 		r := New(Config{Rand: seeded{rand.NewChaCha8([32]byte{2})}})
-		if _, err := r.replay(recs, 0); err != nil {
+		if _, _, err := r.replay(recs, 0); err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("replay: %v is not ErrCorrupt", err)
 			}

@@ -85,25 +85,25 @@ func scanLog(data []byte) ([]logRecord, int, error) {
 }
 
 // replay applies the records after seq to the registry and returns the last seq applied.
-func (r *Registry) replay(recs []logRecord, seq uint64) (uint64, error) {
+func (r *Registry) replay(recs []logRecord, seq uint64) (last, changes uint64, err error) {
 	var reqs []Request
 	for _, rec := range recs {
 		if rec.seq <= seq {
 			continue
 		}
 		if rec.seq != seq+1 && !(len(rec.batch) == 0 && rec.seq == seq) {
-			return seq, corruptAt("log starts at change "+strconv.FormatUint(rec.seq, 10)+" but the snapshot holds up to "+strconv.FormatUint(seq, 10), rec.end-len(rec.batch)-logHeader)
+			return seq, changes, corruptAt("log starts at change "+strconv.FormatUint(rec.seq, 10)+" but the snapshot holds up to "+strconv.FormatUint(seq, 10), rec.end-len(rec.batch)-logHeader)
 		}
-		var err error
 		reqs, err = parseBatch(rec.batch, reqs[:0], true)
 		if err != nil {
-			return seq, corruptAt("log record does not parse: "+err.Error(), rec.end-len(rec.batch))
+			return seq, changes, corruptAt("log record does not parse: "+err.Error(), rec.end-len(rec.batch))
 		}
 		for i := range reqs {
 			reqs[i].Flags |= FlagQuiet
 			r.Do(&reqs[i], nil)
 		}
 		seq = rec.seq
+		changes += uint64(len(reqs))
 	}
-	return seq, nil
+	return seq, changes, nil
 }

@@ -22,8 +22,13 @@ type Store struct {
 	conf     *Rotation
 	snap     Choice // the snapshot file the registry was loaded from or last saved to
 
-	seq       uint64 // last change applied
-	savedSeq  uint64 // change held by the current snapshot
+	seq      uint64 // last change record applied (one per call that changed something)
+	savedSeq uint64 // change record held by the current snapshot
+	// unsaved counts the changes (logged requests, netdata's log entries) since the snapshot:
+	// "registry save db every new entries" compares against it, not against records, whose
+	// size depends on how hosts batch.
+	unsaved   uint64
+	changes   uint64 // logged requests in this call
 	syncEvery int
 	unsynced  int
 	lastSave  uint32
@@ -215,7 +220,8 @@ func (s *Store) Load() error {
 		}
 	}
 	saved := seq
-	if seq, err = reg.replay(recs, seq); err != nil {
+	var unsaved uint64
+	if seq, unsaved, err = reg.replay(recs, seq); err != nil {
 		return &FileError{Name: logName, Err: err}
 	}
 	if valid < len(logData) {
@@ -227,7 +233,7 @@ func (s *Store) Load() error {
 			return err
 		}
 	}
-	s.reg, s.snap, s.seq, s.savedSeq, s.unsynced = reg, choice, seq, saved, 0
+	s.reg, s.snap, s.seq, s.savedSeq, s.unsaved, s.unsynced = reg, choice, seq, saved, unsaved, 0
 	reg.describe, reg.fileOp = s.describe, s.fileOp
 	return nil
 }
@@ -236,9 +242,10 @@ func (s *Store) Load() error {
 // the log cannot be written the call fails and the registry is reloaded from the files, so
 // memory never holds an unacknowledged change.
 func (s *Store) Handle(batch, out []byte) ([]byte, error) {
-	s.pending = s.pending[:0]
+	s.pending, s.changes = s.pending[:0], 0
 	out, err := s.reg.Handle(batch, out, func(req *Request, res Result) error {
 		s.pending = appendLogRequest(s.pending, req, res)
+		s.changes++
 		return nil
 	})
 	if err != nil || len(s.pending) == 0 {
@@ -247,7 +254,8 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	if err := s.appendLog(s.pending); err != nil {
 		return out, s.fail(err)
 	}
-	if s.settings.SaveEvery > 0 && s.seq-s.savedSeq >= uint64(s.settings.SaveEvery) {
+	s.unsaved += s.changes
+	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) {
 		if _, err := s.Save(); err != nil {
 			return out, err
 		}
@@ -306,7 +314,7 @@ func (s *Store) Save() (SaveInfo, error) {
 		}
 		return SaveInfo{}, err
 	}
-	s.snap, s.savedSeq, s.lastSave = choice, s.seq, now
+	s.snap, s.savedSeq, s.unsaved, s.lastSave = choice, s.seq, 0, now
 	// The snapshot holds every logged change now. Compacting the log to one checkpoint
 	// record (seq, no changes) is housekeeping: if it fails, or a crash comes first, replay
 	// skips the records the snapshot holds. The checkpoint tells a later Load that changes

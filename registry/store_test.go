@@ -339,3 +339,59 @@ func TestCorruptOnlySnapshotAfterOneChangeIsAnError(t *testing.T) {
 		t.Fatalf("the damaged snapshot was removed: %v", err)
 	}
 }
+
+// TestSaveEveryCountsChanges checks "registry save db every new entries" counts logged
+// changes (netdata's log entries), whatever the batching, across a reload, and not reads.
+func TestSaveEveryCountsChanges(t *testing.T) {
+	mem := &MemStorage{}
+	s, err := OpenStore(mem, detConfig(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
+		t.Fatal(err)
+	}
+	accesses := func(n int) {
+		t.Helper()
+		var b []byte
+		for i := 0; i < n; i++ {
+			b = AppendRequest(b, &Request{Op: OpAccess, When: 1_000_000, Machine: []byte(testMachines[0]), URL: []byte(testURLs[0]), Arg: []byte("a")})
+		}
+		if _, err := s.Handle(b, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := func() string { return s.Info().Snapshot }
+	accesses(3)
+	hello := AppendRequest(nil, &Request{Op: OpHello, When: 1_000_000})
+	for i := 0; i < 10; i++ {
+		if _, err := s.Handle(hello, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if saved() != "" {
+		t.Fatalf("saved after 3 changes and 10 reads: %+v", s.Info())
+	}
+	// Reopening replays the 3 logged changes, which still count.
+	if s, err = OpenStore(mem, detConfig(9)); err != nil {
+		t.Fatal(err)
+	}
+	accesses(1)
+	if saved() != "" {
+		t.Fatalf("saved after 4 changes: %+v", s.Info())
+	}
+	accesses(1)
+	if saved() == "" || s.Info().LogRecords != 0 {
+		t.Fatalf("not saved after 5 changes: %+v", s.Info())
+	}
+	// One batch of 4 does not reach 5; the next single change does.
+	first := saved()
+	accesses(4)
+	if saved() != first {
+		t.Fatalf("saved after 4 more: %+v", s.Info())
+	}
+	accesses(1)
+	if saved() == first {
+		t.Fatalf("not saved after 5 more: %+v", s.Info())
+	}
+}

@@ -134,7 +134,7 @@ export async function benchChromium({ options, logSync, onPhase }) {
         return JSON.parse(r.body);
       };
       w.bench = { client: w.client, call, one };
-      const set = await one({ action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n` });
+      const set = await one({ action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n\tregistry save db every new entries = 0\n` });
       // The Worker hop alone: a hello (no change, a short answer) there and back, median of 200.
       const hello = codec.encodeRequest([{ action: 'hello' }]);
       const trips = [];

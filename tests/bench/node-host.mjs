@@ -63,7 +63,7 @@ export async function counts(/** @type {(b: Uint8Array) => any} */ call) {
 
 /** Sets "log sync" through op configure and checks that it took. */
 export async function configureLogSync(/** @type {(b: Uint8Array) => any} */ call, /** @type {string} */ logSync) {
-  const { json } = await one(call, { action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n` });
+  const { json } = await one(call, { action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n\tregistry save db every new entries = 0\n` });
   if (json['log sync'] !== logSync) throw new Error(`configure: log sync is ${json['log sync']}, want ${logSync}`);
 }
 

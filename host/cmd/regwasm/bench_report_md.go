@@ -173,7 +173,9 @@ func writeIncludes(p func(string, ...any), r *mergedReport) {
 	p("- Same for all: the same request batches (quiet accesses, %d per call), every batch's changes", r.Hosts[0].Options.Batch)
 	p("  appended to the change log as one record, the same `log sync = %s` setting (set through op", r.Hosts[0].Options.LogSync)
 	p("  configure). With `save` the log is synced at save (netdata's own registry never syncs its log);")
-	p("  the default `always` would add one fsync per batch, measured below.")
+	p("  the default `always` would add one fsync per batch, measured below. No saves inside the phases")
+	p("  (`registry save db every new entries = 0`; the default saves every 1M changes): like netdata's")
+	p("  test1, one save at the end, timed on its own.")
 	if s := r.Go.SyncProbe; s != nil {
 		p("- fsync probe (the disk of the Go and Node hosts' files): appending %s and fsyncing it takes %.2f ms",
 			humanBytes(int64(s.Bytes)), s.MedianSecond*1e3)
