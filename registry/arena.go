@@ -19,6 +19,9 @@ type blockArena[T any] struct {
 	free      [62][]uint32 // class 61 is 2^31 elements; 62 would overflow
 	freeElems uint64
 	liveElems uint64
+	// fullChunks makes new chunks full-sized at once, for a bulk load that knows it will
+	// fill many: growing each one by doubling would copy every element about once more.
+	fullChunks bool
 }
 
 const (
@@ -86,7 +89,11 @@ func (a *blockArena[T]) carve(size uint32) uint32 {
 	if size <= chunkLen {
 		// Chunks start small and grow by doubling up to chunkLen (reserve), so a small
 		// registry does not pay for a full chunk.
-		a.chunks = append(a.chunks, make([]T, max(size, 64)))
+		n := max(size, 64)
+		if a.fullChunks {
+			n = chunkLen
+		}
+		a.chunks = append(a.chunks, make([]T, n))
 	} else {
 		n := (size + chunkMask) >> chunkShift
 		big := make([]T, n<<chunkShift)

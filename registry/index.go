@@ -63,6 +63,35 @@ func (x *guidIndex) insert(g *GUID, idx uint32, guidAt func(uint32) *GUID) {
 	x.count++
 }
 
+// reserve sizes the table for n entries, so that inserting them never resizes it. The size
+// is the one that inserting them would reach (memory stats do not depend on the way).
+func (x *guidIndex) reserve(n int, guidAt func(uint32) *GUID) {
+	size := len(x.slots)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	if size > len(x.slots) {
+		x.resize(size, guidAt)
+	}
+}
+
+// insertNew adds idx for g unless g is present, in one probe; it reports whether it added.
+func (x *guidIndex) insertNew(g *GUID, idx uint32, guidAt func(uint32) *GUID) bool {
+	if (x.count+1)*4 > len(x.slots)*3 {
+		x.resize(len(x.slots)*2, guidAt)
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := x.hash(g) & mask
+	for ; x.slots[i] != 0; i = (i + 1) & mask {
+		if *guidAt(x.slots[i] - 1) == *g {
+			return false
+		}
+	}
+	x.slots[i] = idx + 1
+	x.count++
+	return true
+}
+
 func (x *guidIndex) resize(n int, guidAt func(uint32) *GUID) {
 	old := x.slots
 	x.slots = make([]uint32, n)
@@ -104,3 +133,83 @@ func (x *guidIndex) remove(g *GUID, guidAt func(uint32) *GUID) {
 }
 
 func (x *guidIndex) memBytes() int { return cap(x.slots) * 4 }
+
+// sortByGUID returns the indexes i < n with keep(i), in the order of guid(i), using keys and
+// tmp (n long at least) as scratch. The GUIDs are copied as two big-endian words first:
+// sorting them costs no cache miss into the table per comparison.
+func sortByGUID(n int, guid func(uint32) *GUID, keep func(int) bool, keys, tmp []sortKey) []uint32 {
+	keys = keys[:0]
+	for i := 0; i < n; i++ {
+		if keep(i) {
+			g := guid(uint32(i))
+			keys = append(keys, sortKey{binary.BigEndian.Uint64(g[:8]), binary.BigEndian.Uint64(g[8:]), uint32(i)})
+		}
+	}
+	out := make([]uint32, len(keys))
+	for i, k := range radixSort(keys, tmp) {
+		out[i] = k.idx
+	}
+	return out
+}
+
+// sortKey is a 128-bit key, hi:lo, and what it sorts.
+type sortKey struct {
+	hi, lo uint64
+	idx    uint32
+}
+
+// radixSort sorts keys by hi:lo and returns them sorted, in keys or in tmp (as long).
+//
+// # Notes
+//
+// Least significant digit first, 16 bits a pass, skipping the digits that all keys share
+// (the high words of small numbers, the creation time that starts every person GUID): at a
+// million keys it takes a few passes over the array, ~3x faster than a comparison sort, and
+// has no bad case. A few keys are sorted by insertion. (Not slices.SortFunc: each of its
+// instantiations adds ~25 KB to the WebAssembly module.)
+func radixSort(keys, tmp []sortKey) []sortKey {
+	if len(keys) < 64 {
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && (keys[j].hi < keys[j-1].hi || keys[j].hi == keys[j-1].hi && keys[j].lo < keys[j-1].lo); j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+		return keys
+	}
+	var hi, lo uint64 // the bits where some key differs from the first
+	for _, k := range keys {
+		hi, lo = hi|(k.hi^keys[0].hi), lo|(k.lo^keys[0].lo)
+	}
+	tmp = tmp[:len(keys)]
+	count := make([]int, 1<<16)
+	for d := range 8 {
+		word, shift := lo, 16*(d%4)
+		if d >= 4 {
+			word = hi
+		}
+		if word>>shift&0xffff == 0 {
+			continue
+		}
+		digit := func(k *sortKey) uint64 {
+			if d >= 4 {
+				return k.hi >> shift & 0xffff
+			}
+			return k.lo >> shift & 0xffff
+		}
+		clear(count)
+		for i := range keys {
+			count[digit(&keys[i])]++
+		}
+		sum := 0
+		for v, c := range count {
+			count[v], sum = sum, sum+c
+		}
+		for i := range keys {
+			v := digit(&keys[i])
+			tmp[count[v]] = keys[i]
+			count[v]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
+}

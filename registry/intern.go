@@ -72,6 +72,24 @@ func (t *internTable) ref(s []byte) uint32 {
 		t.ents[id].refs++
 		return id
 	}
+	return t.add(s, h, 1)
+}
+
+// addNew adds s, unless it is empty or present, with no reference counted yet (a snapshot's
+// strings, whose links come later). It returns the id, or 0 when it added nothing.
+func (t *internTable) addNew(s []byte) uint32 {
+	if len(s) == 0 {
+		return 0
+	}
+	h := maphash.Bytes(t.seed, s)
+	if t.findHash(s, h) != 0 {
+		return 0
+	}
+	return t.add(s, h, 0)
+}
+
+// add stores s, which is not present, with hash h and refs references.
+func (t *internTable) add(s []byte, h uint64, refs uint32) uint32 {
 	var id uint32
 	if n := len(t.free); n > 0 {
 		id = t.free[n-1]
@@ -80,11 +98,20 @@ func (t *internTable) ref(s []byte) uint32 {
 		id = uint32(len(t.ents))
 		t.ents = append(t.ents, internEnt{})
 	}
-	t.ents[id] = internEnt{off: uint32(len(t.arena)), n: uint32(len(s)), refs: 1, next: t.index[h], hash: h}
+	t.ents[id] = internEnt{off: uint32(len(t.arena)), n: uint32(len(s)), refs: refs, next: t.index[h], hash: h}
 	t.arena = append(t.arena, s...)
 	t.index[h] = id
 	t.live++
 	return id
+}
+
+// reserve makes room for n strings in the index, if empty, so that adding them does not
+// grow it step by step. (The entries grow as before: their capacity is in the memory stats.)
+// Callers with a count from untrusted data cap it: the room is taken before the data is read.
+func (t *internTable) reserve(n int) {
+	if len(t.index) == 0 {
+		t.index = make(map[uint64]uint32, n)
+	}
 }
 
 // addRef counts one more reference to an existing id.

@@ -183,6 +183,14 @@ func rotationNoValid(c Choice) error {
 // the old or the new data, whole. Write refuses to run after a Read that found files but
 // verified none ([ErrCorrupt]): see [Rotation.Discard].
 func (r *Rotation) Write(prev Choice, data []byte) (Choice, error) {
+	return r.WriteFunc(prev, func(put func([]byte) error) error { return put(data) })
+}
+
+// WriteFunc is Write with the data produced by fill, which passes it to put in consecutive
+// chunks: the first is written with WriteFile, the others appended. If fill fails, nothing
+// is committed, as when a write fails. (A snapshot is streamed this way, never whole in
+// memory.)
+func (r *Rotation) WriteFunc(prev Choice, fill func(put func([]byte) error) error) (Choice, error) {
 	switch {
 	case prev.Base != r.base:
 		return prev, withDetail(ErrStale, "choice is for "+strconv.Quote(prev.Base)+", not "+strconv.Quote(r.base))
@@ -207,7 +215,17 @@ func (r *Rotation) Write(prev Choice, data []byte) (Choice, error) {
 		}
 	}
 	name := r.Name(next)
-	err = r.st.WriteFile(name, data)
+	started := false
+	err = fill(func(chunk []byte) error {
+		if started {
+			return r.st.AppendFile(name, chunk)
+		}
+		started = true
+		return r.st.WriteFile(name, chunk)
+	})
+	if err == nil && !started {
+		err = r.st.WriteFile(name, nil)
+	}
 	if err == nil {
 		err = r.st.Sync(name)
 	}

@@ -1,11 +1,12 @@
 package registry
 
 import (
-	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"math/bits"
+	"runtime"
 	"slices"
-	"strconv"
+	"sync"
 )
 
 // Snapshot format, version 1. Integers are uvarints unless noted.
@@ -33,134 +34,354 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // AppendSnapshot appends the registry's snapshot, recording seq as the last change it holds.
 func (r *Registry) AppendSnapshot(b []byte, seq uint64) []byte {
-	start := len(b)
-	b = append(b, snapMagic...)
-	b = binary.LittleEndian.AppendUint64(b, seq)
-	b = binary.AppendUvarint(b, r.accesses)
+	e := r.snapPlan()
+	// One allocation of the exact size: at a million persons the snapshot is ~300 MB, and
+	// growing it by appending cost more than the encoding.
+	b = slices.Grow(b, e.size())
+	e.write(seq, func(chunk []byte) error {
+		b = append(b, chunk...)
+		return nil
+	})
+	return b
+}
 
-	machines := make([]uint32, len(r.machines))
-	for i := range machines {
-		machines[i] = uint32(i)
-	}
-	slices.SortFunc(machines, func(x, y uint32) int { return bytes.Compare(r.machines[x].guid[:], r.machines[y].guid[:]) })
-	persons := make([]uint32, 0, r.personIndex.count)
-	for i := range r.persons {
-		if !r.persons[i].guid.IsZero() {
-			persons = append(persons, uint32(i))
-		}
-	}
-	slices.SortFunc(persons, func(x, y uint32) int { return bytes.Compare(r.persons[x].guid[:], r.persons[y].guid[:]) })
+// WriteSnapshot passes the registry's snapshot, recording seq, to put in consecutive chunks
+// (each valid only during the call) and returns its length. It stops at put's first error.
+//
+// # Notes
+//
+// A save streams the snapshot to its file this way, through a few reused buffers: the whole
+// snapshot (~300 MB at a million persons) is never in memory, and is not first allocated
+// and faulted in, which took longer than writing the file.
+func (r *Registry) WriteSnapshot(seq uint64, put func([]byte) error) (int, error) {
+	return r.snapPlan().write(seq, put)
+}
 
-	// Number strings in the order of first use.
-	urlNo := make([]uint32, len(r.urls.ents)) // intern id -> 1 + snapshot index
-	nameNo := make([]uint32, len(r.names.ents))
-	var urlOrder, nameOrder []uint32
-	useURL := func(id uint32) {
-		if urlNo[id] == 0 {
-			urlOrder = append(urlOrder, id)
-			urlNo[id] = uint32(len(urlOrder))
-		}
+// snapChunk is the size from which written bytes are passed on rather than gathered: a
+// small snapshot is one chunk, so one write. (Variables for the tests.)
+var snapChunk = 1 << 20
+
+// snapWriter gathers the snapshot's bytes into chunks for put and checksums them.
+type snapWriter struct {
+	buf []byte
+	put func([]byte) error
+	n   int // bytes passed to put
+	crc uint32
+	err error
+}
+
+// emit passes b on, after what is gathered; a short b is gathered too.
+func (w *snapWriter) emit(b []byte) {
+	if len(w.buf)+len(b) <= snapChunk {
+		w.buf = append(w.buf, b...)
+		return
 	}
-	for _, mi := range machines {
-		for _, mu := range r.machineBlock(&r.machines[mi]) {
-			useURL(mu.url)
-		}
+	w.flush()
+	w.pass(b)
+}
+
+// flush passes on what is gathered.
+func (w *snapWriter) flush() {
+	w.pass(w.buf)
+	w.buf = w.buf[:0]
+}
+
+func (w *snapWriter) pass(b []byte) {
+	if w.err != nil || len(b) == 0 {
+		return
 	}
-	for _, pi := range persons {
-		for _, pu := range r.personBlock(&r.persons[pi]) {
-			useURL(pu.url)
-			if pu.name != 0 && nameNo[pu.name] == 0 {
-				nameOrder = append(nameOrder, pu.name)
-				nameNo[pu.name] = uint32(len(nameOrder))
+	w.crc = crc32.Update(w.crc, castagnoli, b)
+	w.n += len(b)
+	w.err = w.put(b)
+}
+
+// write encodes the snapshot planned by e.
+func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
+	r := e.r
+	w := &snapWriter{put: put}
+	w.buf = append(w.buf, snapMagic...)
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, seq)
+	w.buf = appendUv(w.buf, r.accesses)
+	for _, t := range []struct {
+		tab   *internTable
+		order []uint32
+	}{{&r.urls, e.urlOrder}, {&r.names, e.nameOrder}} {
+		w.buf = appendUv(w.buf, uint64(len(t.order)))
+		for _, id := range t.order {
+			s := t.tab.bytes(id)
+			w.buf = append(appendUv(w.buf, uint64(len(s))), s...)
+			if len(w.buf) >= snapChunk {
+				w.flush()
 			}
 		}
 	}
-	b = appendStrings(b, &r.urls, urlOrder)
-	b = appendStrings(b, &r.names, nameOrder)
-
-	machineNo := make([]uint32, len(r.machines))
-	b = binary.AppendUvarint(b, uint64(len(machines)))
-	for k, mi := range machines {
-		machineNo[mi] = uint32(k)
+	w.buf = appendUv(w.buf, uint64(len(e.machines)))
+	for _, mi := range e.machines {
 		m := &r.machines[mi]
-		b = append(b, m.guid[:]...)
-		b = appendUvarints(b, m.first, m.last, m.usage, m.n)
+		w.buf = append(w.buf, m.guid[:]...)
+		w.buf = appendUvarints(w.buf, m.first, m.last, m.usage, m.n)
 		for _, mu := range r.machineBlock(m) {
-			b = appendUvarints(b, urlNo[mu.url]-1, mu.first, mu.last, mu.usage)
+			w.buf = appendUvarints(w.buf, e.urlNo[mu.url]-1, mu.first, mu.last, mu.usage)
+		}
+		if len(w.buf) >= snapChunk {
+			w.flush()
 		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(persons)))
-	for _, pi := range persons {
-		p := &r.persons[pi]
-		b = append(b, p.guid[:]...)
-		b = appendUvarints(b, p.first, p.last, p.usage, p.n)
-		for _, pu := range r.personBlock(p) {
-			b = appendUvarints(b, urlNo[pu.url]-1, machineNo[pu.machine], nameNo[pu.name])
-			b = binary.AppendUvarint(b, zigzag(int64(pu.first)-int64(p.first)))
-			b = binary.AppendUvarint(b, zigzag(int64(pu.last)-int64(pu.first)))
-			b = binary.AppendUvarint(b, uint64(pu.usage))
-		}
-	}
-	n := uint64(len(b) - start)
-	b = binary.LittleEndian.AppendUint64(b, n)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
-	return append(b, snapEnd...)
+	w.buf = appendUv(w.buf, uint64(len(e.persons)))
+	e.writePersons(w)
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(w.n+len(w.buf)))
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, crc32.Update(w.crc, castagnoli, w.buf))
+	w.buf = append(w.buf, snapEnd...)
+	w.flush()
+	return w.n, w.err
 }
 
-func appendStrings(b []byte, t *internTable, order []uint32) []byte {
-	b = binary.AppendUvarint(b, uint64(len(order)))
-	for _, id := range order {
-		b = appendField(b, t.bytes(id))
+// snapPersonsChunk is how many persons one chunk of the persons section holds.
+var snapPersonsChunk = 1 << 13
+
+// writePersons emits the persons section (after its count) in chunks of persons in GUID
+// order. With several workers, they encode a round of chunks (one each) while this
+// goroutine emits the previous round's, in order, checksumming them and writing the file.
+func (e *snapEncoding) writePersons(w *snapWriter) {
+	chunks := (len(e.persons) + snapPersonsChunk - 1) / snapPersonsChunk
+	encode := func(j int, b []byte) []byte {
+		for _, pi := range e.persons[j*snapPersonsChunk : min((j+1)*snapPersonsChunk, len(e.persons))] {
+			b = e.appendPerson(b, &e.r.persons[pi])
+		}
+		return b
+	}
+	cur, prev := make([][]byte, e.workers), make([][]byte, e.workers)
+	done := 0 // chunks in prev
+	for j := 0; j < chunks && w.err == nil; j += e.workers {
+		n := min(e.workers, chunks-j)
+		var wg sync.WaitGroup
+		for k := range n {
+			if e.workers == 1 {
+				cur[k] = encode(j+k, cur[k][:0])
+				continue
+			}
+			wg.Go(func() { cur[k] = encode(j+k, cur[k][:0]) })
+		}
+		for _, b := range prev[:done] {
+			w.emit(b)
+		}
+		wg.Wait()
+		cur, prev, done = prev, cur, n
+	}
+	for _, b := range prev[:done] {
+		w.emit(b)
+	}
+}
+
+// snapEncoding is the plan of a snapshot: the order of everything and the numbers of the
+// strings and machines.
+type snapEncoding struct {
+	r                   *Registry
+	machines, persons   []uint32    // table indexes in GUID order
+	blocks              []snapBlock // the live persons in the order of their URL blocks
+	urlNo, nameNo       []uint32    // intern id -> 1 + snapshot index (0: unused)
+	machineNo           []uint32    // table index -> snapshot index
+	urlOrder, nameOrder []uint32    // intern ids in snapshot order
+	workers             int
+}
+
+// snapParallelMin is the number of persons from which the work on them is shared between
+// goroutines.
+var snapParallelMin = 1 << 15
+
+// snapBlock is a person (table index owner, rank in GUID order) and its block's offset.
+type snapBlock struct{ off, owner, rank uint32 }
+
+// snapPlan orders and numbers everything a snapshot holds.
+//
+// # Notes
+//
+// Strings are numbered in the order the walk in GUID order first meets them. Rather than
+// doing that walk (a cache miss per person, whose URL blocks lie all over the arena), each
+// person-URL's place in it, (person rank, index in the block), is known while reading the
+// blocks in the arena's order: a string's number follows from the first place it appears
+// at. Machines are fewer and walked in GUID order.
+func (r *Registry) snapPlan() *snapEncoding {
+	e := &snapEncoding{r: r, urlNo: make([]uint32, len(r.urls.ents)), nameNo: make([]uint32, len(r.names.ents)),
+		machineNo: make([]uint32, len(r.machines)),
+		urlOrder:  make([]uint32, 0, r.urls.live), nameOrder: make([]uint32, 0, r.names.live)}
+	n := max(len(r.persons), len(r.machines), len(r.urls.ents), len(r.names.ents))
+	scratch := make([]sortKey, 2*n) // for the sorts, one after the other
+	keys, tmp := scratch[:n:n], scratch[n:]
+	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp)
+	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp)
+	for k, mi := range e.machines {
+		e.machineNo[mi] = uint32(k)
+		for _, mu := range r.machineBlock(&r.machines[mi]) {
+			if e.urlNo[mu.url] == 0 {
+				e.urlOrder = append(e.urlOrder, mu.url)
+				e.urlNo[mu.url] = uint32(len(e.urlOrder))
+			}
+		}
+	}
+	rank := make([]uint32, len(r.persons))
+	for k, pi := range e.persons {
+		rank[pi] = uint32(k)
+	}
+	offs := keys[:0]
+	for i := range r.persons {
+		if p := &r.persons[i]; !p.guid.IsZero() {
+			offs = append(offs, sortKey{lo: uint64(p.off), idx: uint32(i)})
+		}
+	}
+	e.blocks = make([]snapBlock, len(e.persons))
+	for k, o := range radixSort(offs, tmp) {
+		e.blocks[k] = snapBlock{off: uint32(o.lo), owner: o.idx, rank: rank[o.idx]}
+	}
+	e.workers = 1
+	if len(e.blocks) >= snapParallelMin {
+		e.workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	urlFirst := make([][]uint64, e.workers)
+	nameFirst := make([][]uint64, e.workers)
+	e.eachPart(func(w int, part []snapBlock) { urlFirst[w], nameFirst[w] = e.firstUses(part) })
+	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp)
+	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp)
+	return e
+}
+
+// size returns the length of the snapshot planned.
+func (e *snapEncoding) size() int {
+	r := e.r
+	n := len(snapMagic) + 8 + uvlen(r.accesses) + uvlen(uint64(len(e.machines))) + uvlen(uint64(len(e.persons))) + snapTrailer
+	for _, t := range []struct {
+		tab   *internTable
+		order []uint32
+	}{{&r.urls, e.urlOrder}, {&r.names, e.nameOrder}} {
+		n += uvlen(uint64(len(t.order)))
+		for _, id := range t.order {
+			l := t.tab.ents[id].n
+			n += uvlen32(l) + int(l)
+		}
+	}
+	for _, mi := range e.machines {
+		m := &r.machines[mi]
+		n += 16 + uvlen32(m.first) + uvlen32(m.last) + uvlen32(m.usage) + uvlen32(m.n)
+		for _, mu := range r.machineBlock(m) {
+			n += uvlen32(e.urlNo[mu.url]-1) + uvlen32(mu.first) + uvlen32(mu.last) + uvlen32(mu.usage)
+		}
+	}
+	sums := make([]int, e.workers)
+	e.eachPart(func(w int, part []snapBlock) {
+		for _, bl := range part {
+			sums[w] += e.personSize(&r.persons[bl.owner])
+		}
+	})
+	for _, s := range sums {
+		n += s
+	}
+	return n
+}
+
+// eachPart runs fn on each worker's share of the blocks, concurrently.
+func (e *snapEncoding) eachPart(fn func(w int, part []snapBlock)) {
+	if e.workers == 1 {
+		fn(0, e.blocks)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range e.workers {
+		part := e.blocks[w*len(e.blocks)/e.workers : (w+1)*len(e.blocks)/e.workers]
+		wg.Go(func() { fn(w, part) })
+	}
+	wg.Wait()
+}
+
+// appendPerson writes one person's record.
+func (e *snapEncoding) appendPerson(b []byte, p *person) []byte {
+	b = append(b, p.guid[:]...)
+	b = appendUvarints(b, p.first, p.last, p.usage, p.n)
+	for _, pu := range e.r.personBlock(p) {
+		b = appendUv(b, uint64(e.urlNo[pu.url]-1))
+		b = appendUv(b, uint64(e.machineNo[pu.machine]))
+		b = appendUv(b, uint64(e.nameNo[pu.name]))
+		b = appendUv(b, zigzag(int64(pu.first)-int64(p.first)))
+		b = appendUv(b, zigzag(int64(pu.last)-int64(pu.first)))
+		b = appendUv(b, uint64(pu.usage))
 	}
 	return b
+}
+
+// personSize is the length of appendPerson's record.
+func (e *snapEncoding) personSize(p *person) int {
+	n := 16 + uvlen32(p.first) + uvlen32(p.last) + uvlen32(p.usage) + uvlen32(p.n)
+	for _, pu := range e.r.personBlock(p) {
+		n += uvlen32(e.urlNo[pu.url]-1) + uvlen32(e.machineNo[pu.machine]) + uvlen32(e.nameNo[pu.name]) +
+			uvlen(zigzag(int64(pu.first)-int64(p.first))) + uvlen(zigzag(int64(pu.last)-int64(pu.first))) + uvlen32(pu.usage)
+	}
+	return n
+}
+
+// firstUses returns, for each URL and name id, the first position (rank<<32 | index in the
+// block) where the persons of part use it; ^0 where they do not.
+func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64) {
+	urls = make([]uint64, len(e.r.urls.ents))
+	names = make([]uint64, len(e.r.names.ents))
+	for i := range urls {
+		urls[i] = ^uint64(0)
+	}
+	for i := range names {
+		names[i] = ^uint64(0)
+	}
+	for _, bl := range part {
+		for k, pu := range e.r.personBlock(&e.r.persons[bl.owner]) {
+			pos := uint64(bl.rank)<<32 | uint64(k)
+			urls[pu.url] = min(urls[pu.url], pos)
+			if pu.name != 0 {
+				names[pu.name] = min(names[pu.name], pos)
+			}
+		}
+	}
+	return urls, names
+}
+
+// numberByFirstUse numbers the ids not numbered yet in the order of their first use, using
+// keys and tmp (len(no) long at least) to sort them.
+func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey) []uint32 {
+	uses := keys[:0]
+	for id := range no {
+		pos := first[0][id]
+		for _, f := range first[1:] {
+			pos = min(pos, f[id])
+		}
+		if pos != ^uint64(0) && no[id] == 0 {
+			uses = append(uses, sortKey{lo: pos, idx: uint32(id)})
+		}
+	}
+	for _, u := range radixSort(uses, tmp) {
+		order = append(order, u.idx)
+		no[u.idx] = uint32(len(order))
+	}
+	return order
 }
 
 func appendUvarints(b []byte, vs ...uint32) []byte {
 	for _, v := range vs {
-		b = binary.AppendUvarint(b, uint64(v))
+		b = appendUv(b, uint64(v))
 	}
 	return b
 }
 
+// appendUv is binary.AppendUvarint with the snapshot's common one- and two-byte cases
+// inlined.
+func appendUv(b []byte, v uint64) []byte {
+	if v < 1<<7 {
+		return append(b, byte(v))
+	}
+	if v < 1<<14 {
+		return append(b, byte(v)|0x80, byte(v>>7))
+	}
+	return binary.AppendUvarint(b, v)
+}
+
+// uvlen is the length of v as a uvarint.
+func uvlen(v uint64) int   { return (bits.Len64(v|1) + 6) / 7 }
+func uvlen32(v uint32) int { return (bits.Len32(v|1) + 6) / 7 }
+
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
-
-// VerifySnapshot checks a snapshot's trailer: length, checksum and end marker. It is the
-// rotation's acceptance test: a torn or rotted file fails it.
-func VerifySnapshot(data []byte) error {
-	_, err := snapshotBody(data)
-	return err
-}
-
-// snapshotBody verifies data and returns the part between magic and trailer.
-func snapshotBody(data []byte) ([]byte, error) {
-	if len(data) < snapMinBytes {
-		return nil, corruptAt("snapshot shorter than its header and trailer", 0)
-	}
-	t := len(data) - snapTrailer
-	if string(data[len(data)-8:]) != snapEnd {
-		return nil, corruptAt("snapshot end marker missing (torn write?)", t)
-	}
-	if n := binary.LittleEndian.Uint64(data[t:]); n != uint64(t) {
-		return nil, corruptAt("snapshot length "+strconv.FormatUint(n, 10)+" does not match file", t)
-	}
-	if string(data[:6]) != snapMagic[:6] {
-		return nil, corruptAt("not a regwasm snapshot", 0)
-	}
-	if data[7] != snapMagic[7] {
-		return nil, corruptAt("unsupported snapshot version "+strconv.Itoa(int(data[7])), 7)
-	}
-	if crc32.Checksum(data[:t+8], castagnoli) != binary.LittleEndian.Uint32(data[t+8:]) {
-		return nil, corruptAt("snapshot checksum mismatch", t+8)
-	}
-	return data[len(snapMagic):t], nil
-}
-
-// SnapshotSeq returns the sequence number a verified snapshot holds.
-func SnapshotSeq(data []byte) (uint64, error) {
-	body, err := snapshotBody(data)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(body), nil
-}

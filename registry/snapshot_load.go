@@ -3,6 +3,7 @@ package registry
 import (
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"slices"
 	"strconv"
 )
@@ -20,6 +21,47 @@ func (e *CorruptError) Error() string {
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
 func corruptAt(msg string, off int) error { return &CorruptError{Offset: off, Msg: msg} }
+
+// VerifySnapshot checks a snapshot's trailer: length, checksum and end marker. It is the
+// rotation's acceptance test: a torn or rotted file fails it.
+func VerifySnapshot(data []byte) error {
+	_, err := snapshotBody(data, true)
+	return err
+}
+
+// snapshotBody verifies data (the checksum too if crc) and returns the part between magic
+// and trailer.
+func snapshotBody(data []byte, crc bool) ([]byte, error) {
+	if len(data) < snapMinBytes {
+		return nil, corruptAt("snapshot shorter than its header and trailer", 0)
+	}
+	t := len(data) - snapTrailer
+	if string(data[len(data)-8:]) != snapEnd {
+		return nil, corruptAt("snapshot end marker missing (torn write?)", t)
+	}
+	if n := binary.LittleEndian.Uint64(data[t:]); n != uint64(t) {
+		return nil, corruptAt("snapshot length "+strconv.FormatUint(n, 10)+" does not match file", t)
+	}
+	if string(data[:6]) != snapMagic[:6] {
+		return nil, corruptAt("not a regwasm snapshot", 0)
+	}
+	if data[7] != snapMagic[7] {
+		return nil, corruptAt("unsupported snapshot version "+strconv.Itoa(int(data[7])), 7)
+	}
+	if crc && crc32.Checksum(data[:t+8], castagnoli) != binary.LittleEndian.Uint32(data[t+8:]) {
+		return nil, corruptAt("snapshot checksum mismatch", t+8)
+	}
+	return data[len(snapMagic):t], nil
+}
+
+// SnapshotSeq returns the sequence number a verified snapshot holds.
+func SnapshotSeq(data []byte) (uint64, error) {
+	body, err := snapshotBody(data, true)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(body), nil
+}
 
 // decoder reads uvarints from a verified snapshot body, remembering the first error.
 type decoder struct {
@@ -92,8 +134,12 @@ func (d *decoder) count(minBytes int, what string) int {
 
 // LoadSnapshot replaces the registry's contents with a snapshot's and returns the sequence
 // number it holds. On any error the registry is left empty, never half-loaded.
-func (r *Registry) LoadSnapshot(data []byte) (uint64, error) {
-	body, err := snapshotBody(data)
+func (r *Registry) LoadSnapshot(data []byte) (uint64, error) { return r.loadSnapshot(data, true) }
+
+// loadSnapshot is LoadSnapshot, checking the checksum only if crc: a Store's snapshot was
+// verified as it was read, and a second pass over ~300 MB took ~40 ms.
+func (r *Registry) loadSnapshot(data []byte, crc bool) (uint64, error) {
+	body, err := snapshotBody(data, crc)
 	if err != nil {
 		return 0, err
 	}
@@ -111,106 +157,14 @@ func (r *Registry) decode(body []byte) (uint64, error) {
 	d := &decoder{b: body}
 	seq := binary.LittleEndian.Uint64(d.bytes(8))
 	r.accesses = d.uvarint()
-
-	readStrings := func(t *internTable, what string) []uint32 {
-		n := d.count(1, what)
-		ids := make([]uint32, n)
-		for i := range ids {
-			s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
-			if d.err != nil {
-				return nil
-			}
-			if len(s) == 0 || t.find(s) != 0 {
-				d.fail(what + " empty or repeated")
-				return nil
-			}
-			ids[i] = t.ref(s)
-			t.ents[ids[i]].refs = 0 // counted again as links are read
-		}
-		return ids
-	}
-	urlIDs := readStrings(&r.urls, "URL")
-	nameIDs := readStrings(&r.names, "name")
-
-	var scratch []uint32
-	nm := d.count(20, "machine")
-	r.machines = make([]machine, 0, nm)
-	for i := 0; i < nm && d.err == nil; i++ {
-		var g GUID
-		copy(g[:], d.bytes(16))
-		m := machine{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
-		n := d.u32(uint64(len(d.b)-d.off)/4+1, "machine URL count")
-		if _, dup := r.findMachine(&g); dup || g.IsZero() {
-			d.fail("repeated or zero machine GUID")
-			break
-		}
-		idx := r.newMachine(g, 0)
-		if n > 0 {
-			m.off, m.cap = r.machineURLs.alloc(n)
-			m.n = n
-		}
-		blk := r.machineBlock(&m)
-		for k := range blk {
-			ui := d.index(len(urlIDs), "URL index")
-			if d.err != nil {
-				break
-			}
-			u := urlIDs[ui]
-			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
-			r.urls.ents[u].refs++
-		}
-		if repeatsURL(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {
-			d.fail("machine lists a URL twice")
-		}
-		r.machLinks += uint64(n)
-		r.machines[idx] = m
-	}
-
-	np := d.count(20, "person")
-	r.persons = make([]person, 0, np)
-	for i := 0; i < np && d.err == nil; i++ {
-		var g GUID
-		copy(g[:], d.bytes(16))
-		p := person{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
-		n := d.u32(uint64(len(d.b)-d.off)/6+1, "person URL count")
-		if _, dup := r.findPerson(&g); dup || g.IsZero() {
-			d.fail("repeated or zero person GUID")
-			break
-		}
-		idx := r.newPerson(g, 0)
-		if n > 0 {
-			p.off, p.cap = r.personURLs.alloc(n)
-			p.n = n
-		}
-		blk := r.personBlock(&p)
-		for k := range blk {
-			u := d.index(len(urlIDs), "URL index")
-			m := d.index(len(r.machines), "machine index")
-			nm := d.index(len(nameIDs)+1, "name index")
-			first := int64(p.first) + unzigzag(d.uvarint())
-			last := first + unzigzag(d.uvarint())
-			usage := d.u32(0, "usage")
-			if d.err != nil {
-				break
-			}
-			if first < 0 || last < 0 || first > 1<<32-1 || last > 1<<32-1 {
-				d.fail("time out of range")
-				break
-			}
-			pu := personURL{url: urlIDs[u], machine: m, first: uint32(first), last: uint32(last), usage: usage}
-			if nm > 0 {
-				pu.name = nameIDs[nm-1]
-				r.names.ents[pu.name].refs++
-			}
-			blk[k] = pu
-			r.urls.ents[pu.url].refs++
-		}
-		if repeatsURL(blk, func(pu personURL) uint32 { return pu.url }, &scratch) {
-			d.fail("person lists a URL twice")
-		}
-		r.personLinks += uint64(n)
-		r.persons[idx] = p
-	}
+	nURL := d.readStrings(&r.urls, "URL")
+	nName := d.readStrings(&r.names, "name")
+	// References are counted here by id, not in the tables' entries: a dense array, so the
+	// count per link (24M of them at full size) is not a cache miss into the table.
+	urlRefs := make([]uint32, nURL+1)
+	nameRefs := make([]uint32, nName+1)
+	d.machines(r, urlRefs)
+	d.persons(r, urlRefs, nameRefs)
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("trailing bytes after the persons")
 	}
@@ -218,14 +172,192 @@ func (r *Registry) decode(body []byte) (uint64, error) {
 		return 0, d.err
 	}
 	// Strings that nothing references would be leaks; the format never writes them.
-	for _, t := range []*internTable{&r.urls, &r.names} {
-		for id := 1; id < len(t.ents); id++ {
-			if t.ents[id].refs == 0 && t.ents[id].n != 0 {
+	for _, t := range []struct {
+		tab  *internTable
+		refs []uint32
+	}{{&r.urls, urlRefs}, {&r.names, nameRefs}} {
+		for id := 1; id < len(t.refs); id++ {
+			if t.refs[id] == 0 {
 				return 0, errors.New("registry: corrupt snapshot: unreferenced string")
 			}
+			t.tab.ents[id].refs = t.refs[id]
 		}
 	}
 	return seq, nil
+}
+
+// readStrings reads a string table into t, which must be empty, and returns its length.
+// The i-th string gets id i+1, so a link's snapshot index plus one is its id.
+func (d *decoder) readStrings(t *internTable, what string) int {
+	n := d.count(1, what)
+	t.reserve(min(n, 1<<20))
+	for i := 1; i <= n; i++ {
+		s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
+		if d.err != nil {
+			return 0
+		}
+		if len(s) == 0 || t.addNew(s) != uint32(i) {
+			d.fail(what + " empty or repeated")
+			return 0
+		}
+	}
+	return n
+}
+
+// machines reads the machines section into r, counting the links to each URL in urlRefs.
+func (d *decoder) machines(r *Registry, urlRefs []uint32) {
+	nm := d.count(20, "machine")
+	r.machines = make([]machine, 0, nm)
+	r.machineIndex.reserve(nm, r.machineGUID)
+	var scratch []uint32
+	for i := 0; i < nm && d.err == nil; i++ {
+		var g GUID
+		copy(g[:], d.bytes(16))
+		m := machine{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+		n := d.u32(uint64(len(d.b)-d.off)/4+1, "machine URL count")
+		idx := uint32(len(r.machines))
+		r.machines = append(r.machines, machine{guid: g})
+		if g.IsZero() || !r.machineIndex.insertNew(&g, idx, r.machineGUID) {
+			d.fail("repeated or zero machine GUID")
+			break
+		}
+		if n > 0 {
+			m.off, m.cap = r.machineURLs.alloc(n)
+			m.n = n
+		}
+		blk := r.machineBlock(&m)
+		for k := range blk {
+			u := d.index(len(urlRefs)-1, "URL index") + 1
+			if d.err != nil {
+				break
+			}
+			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+			urlRefs[u]++
+		}
+		if repeatsURL(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {
+			d.fail("machine lists a URL twice")
+		}
+		r.machLinks += uint64(n)
+		r.machines[idx] = m
+	}
+}
+
+// persons reads the persons section into r, counting the links to each string.
+func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32) {
+	np := d.count(20, "person")
+	r.persons = make([]person, 0, np)
+	r.personIndex.reserve(np, r.personGUID)
+	if uint64(len(d.b)-d.off)/6 > 4*chunkLen {
+		r.personURLs.fullChunks = true // many links to come: no growing chunks by copying
+	}
+	var scratch []uint32
+	seen := make([]uint64, (len(urlRefs)+63)/64)
+	for i := 0; i < np && d.err == nil; i++ {
+		var g GUID
+		copy(g[:], d.bytes(16))
+		p := person{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+		n := d.u32(uint64(len(d.b)-d.off)/6+1, "person URL count")
+		idx := uint32(len(r.persons))
+		r.persons = append(r.persons, person{guid: g})
+		if g.IsZero() || !r.personIndex.insertNew(&g, idx, r.personGUID) {
+			d.fail("repeated or zero person GUID")
+			break
+		}
+		if n > 0 {
+			p.off, p.cap = r.personURLs.alloc(n)
+			p.n = n
+		}
+		blk := r.personBlock(&p)
+		if !d.personURLsFast(blk, p.first, uint64(len(urlRefs)-1), uint64(len(r.machines)), uint64(len(nameRefs)-1), seen) {
+			d.personURLs(blk, p.first, len(urlRefs)-1, len(r.machines), len(nameRefs)-1, &scratch)
+		}
+		if d.err != nil {
+			break
+		}
+		for _, pu := range blk {
+			urlRefs[pu.url]++
+			nameRefs[pu.name]++ // nameRefs[0] counts the links without a name
+		}
+		r.personLinks += uint64(n)
+		r.persons[idx] = p
+	}
+	r.personURLs.fullChunks = false
+}
+
+// personURLs reads a person's links, checking each value as it comes.
+func (d *decoder) personURLs(blk []personURL, pfirst uint32, nURL, nMachine, nName int, scratch *[]uint32) {
+	for k := range blk {
+		u := d.index(nURL, "URL index")
+		m := d.index(nMachine, "machine index")
+		nm := d.index(nName+1, "name index")
+		first := int64(pfirst) + unzigzag(d.uvarint())
+		last := first + unzigzag(d.uvarint())
+		usage := d.u32(0, "usage")
+		if d.err != nil {
+			return
+		}
+		if first < 0 || last < 0 || first > 1<<32-1 || last > 1<<32-1 {
+			d.fail("time out of range")
+			return
+		}
+		blk[k] = personURL{url: u + 1, machine: m, name: nm, first: uint32(first), last: uint32(last), usage: usage}
+	}
+	if repeatsURL(blk, func(pu personURL) uint32 { return pu.url }, scratch) {
+		d.fail("person lists a URL twice")
+	}
+}
+
+// personURLsFast is personURLs for the common case, at a fraction of the cost: it reads
+// straight from the bytes while at least the longest link remains, and marks the URLs seen
+// in a bit set instead of sorting them. At anything personURLs would reject (or near the
+// end of the data) it undoes its marks and reports false, having consumed nothing, and
+// personURLs reads the block again to say what is wrong.
+func (d *decoder) personURLsFast(blk []personURL, pfirst uint32, nURL, nMachine, nName uint64, seen []uint64) bool {
+	const maxLink = 6 * binary.MaxVarintLen64
+	b, off := d.b, d.off
+	k := 0
+	for ; k < len(blk); k++ {
+		if len(b)-off < maxLink {
+			break
+		}
+		s := b[off : off+maxLink]
+		var v [6]uint64
+		i, ok := 0, true
+		for f := range v {
+			if c := s[i]; c < 0x80 {
+				v[f] = uint64(c)
+				i++
+				continue
+			}
+			x, n := binary.Uvarint(s[i:])
+			if n <= 0 {
+				ok = false
+				break
+			}
+			v[f] = x
+			i += n
+		}
+		first := int64(pfirst) + unzigzag(v[3])
+		last := first + unzigzag(v[4])
+		u := v[0]
+		if !ok || u >= nURL || v[1] >= nMachine || v[2] > nName || v[5] > 1<<32-1 ||
+			first < 0 || last < 0 || first > 1<<32-1 || last > 1<<32-1 || seen[u>>6]&(1<<(u&63)) != 0 {
+			break
+		}
+		seen[u>>6] |= 1 << (u & 63)
+		blk[k] = personURL{url: uint32(u) + 1, machine: uint32(v[1]), name: uint32(v[2]),
+			first: uint32(first), last: uint32(last), usage: uint32(v[5])}
+		off += i
+	}
+	for _, pu := range blk[:k] {
+		u := pu.url - 1
+		seen[u>>6] &^= 1 << (u & 63)
+	}
+	if k < len(blk) {
+		return false
+	}
+	d.off = off
+	return true
 }
 
 // repeatsURL reports whether a block names one URL twice.

@@ -215,7 +215,7 @@ func (s *Store) Load() error {
 	}
 	var seq uint64
 	if data != nil {
-		if seq, err = reg.LoadSnapshot(data); err != nil {
+		if seq, err = reg.loadSnapshot(data, false); err != nil { // Read verified it
 			return &FileError{Name: choice.Name(), Err: err}
 		}
 	}
@@ -305,8 +305,12 @@ func (s *Store) Save() (SaveInfo, error) {
 			return SaveInfo{}, s.fail(err)
 		}
 	}
-	data := s.reg.AppendSnapshot(nil, s.seq)
-	choice, err := s.snaps.Write(s.snap, data)
+	var size int
+	choice, err := s.snaps.WriteFunc(s.snap, func(put func([]byte) error) error {
+		var err error
+		size, err = s.reg.WriteSnapshot(s.seq, put)
+		return err
+	})
 	if err != nil {
 		// The files may have changed under a failed commit: learn which one Read now picks.
 		if _, c, rerr := s.snaps.Read(); rerr == nil {
@@ -322,7 +326,7 @@ func (s *Store) Save() (SaveInfo, error) {
 	if s.st.WriteFile(logName, appendLogRecord(s.record[:0], s.seq, nil)) == nil && s.st.Sync(logName) == nil {
 		s.unsynced = 0
 	}
-	return SaveInfo{File: choice.Name(), Seq: s.seq, Bytes: len(data)}, nil
+	return SaveInfo{File: choice.Name(), Seq: s.seq, Bytes: size}, nil
 }
 
 // describe answers the store's part of stats and config requests.
