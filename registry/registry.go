@@ -130,14 +130,14 @@ func (r *Registry) newPerson(g GUID, when uint32) uint32 {
 		r.persons = append(r.persons, person{})
 	}
 	r.persons[idx] = person{guid: g, first: when, last: when}
-	r.personIndex.insert(&g, idx, r.personGUID)
+	r.personIndex.insert(&g, idx)
 	return idx
 }
 
 func (r *Registry) newMachine(g GUID, when uint32) uint32 {
 	idx := uint32(len(r.machines))
 	r.machines = append(r.machines, machine{guid: g, first: when, last: when})
-	r.machineIndex.insert(&g, idx, r.machineGUID)
+	r.machineIndex.insert(&g, idx)
 	return idx
 }
 

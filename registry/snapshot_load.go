@@ -208,7 +208,7 @@ func (d *decoder) readStrings(t *internTable, what string) int {
 func (d *decoder) machines(r *Registry, urlRefs []uint32) {
 	nm := d.count(20, "machine")
 	r.machines = make([]machine, 0, nm)
-	r.machineIndex.reserve(nm, r.machineGUID)
+	r.machineIndex.reserve(nm)
 	var scratch []uint32
 	for i := 0; i < nm && d.err == nil; i++ {
 		var g GUID
@@ -246,7 +246,7 @@ func (d *decoder) machines(r *Registry, urlRefs []uint32) {
 func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32) {
 	np := d.count(20, "person")
 	r.persons = make([]person, 0, np)
-	r.personIndex.reserve(np, r.personGUID)
+	r.personIndex.reserve(np)
 	if uint64(len(d.b)-d.off)/6 > 4*chunkLen {
 		r.personURLs.fullChunks = true // many links to come: no growing chunks by copying
 	}
