@@ -3,9 +3,7 @@ package registry
 import (
 	"encoding/binary"
 	"hash/crc32"
-	"math/bits"
 	"runtime"
-	"slices"
 	"sync"
 )
 
@@ -33,12 +31,9 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // AppendSnapshot appends the registry's snapshot, recording seq as the last change it holds.
+// A save does not use it (see WriteSnapshot): it is for tests and tools that want the bytes.
 func (r *Registry) AppendSnapshot(b []byte, seq uint64) []byte {
-	e := r.snapPlan()
-	// One allocation of the exact size: at a million persons the snapshot is ~300 MB, and
-	// growing it by appending cost more than the encoding.
-	b = slices.Grow(b, e.size())
-	e.write(seq, func(chunk []byte) error {
+	r.snapPlan(r.snapWorkers()).write(seq, func(chunk []byte) error {
 		b = append(b, chunk...)
 		return nil
 	})
@@ -54,25 +49,33 @@ func (r *Registry) AppendSnapshot(b []byte, seq uint64) []byte {
 // snapshot (~300 MB at a million persons) is never in memory, and is not first allocated
 // and faulted in, which took longer than writing the file.
 func (r *Registry) WriteSnapshot(seq uint64, put func([]byte) error) (int, error) {
-	return r.snapPlan().write(seq, put)
+	return r.snapPlan(r.snapWorkers()).write(seq, put)
 }
 
-// snapChunk is the size from which written bytes are passed on rather than gathered: a
-// small snapshot is one chunk, so one write. (Variables for the tests.)
-var snapChunk = 1 << 20
+const (
+	// snapChunk is the size from which written bytes are passed on rather than gathered: a
+	// small snapshot is one chunk, so one write.
+	snapChunk = 1 << 20
+	// snapPersonsChunk is how many persons one chunk of the persons section holds.
+	snapPersonsChunk = 1 << 13
+	// snapParallelMin is the number of persons from which the work on them is shared
+	// between goroutines.
+	snapParallelMin = 1 << 15
+)
 
 // snapWriter gathers the snapshot's bytes into chunks for put and checksums them.
 type snapWriter struct {
-	buf []byte
-	put func([]byte) error
-	n   int // bytes passed to put
-	crc uint32
-	err error
+	buf   []byte
+	chunk int // snapChunk; smaller in tests
+	put   func([]byte) error
+	n     int // bytes passed to put
+	crc   uint32
+	err   error
 }
 
 // emit passes b on, after what is gathered; a short b is gathered too.
 func (w *snapWriter) emit(b []byte) {
-	if len(w.buf)+len(b) <= snapChunk {
+	if len(w.buf)+len(b) <= w.chunk {
 		w.buf = append(w.buf, b...)
 		return
 	}
@@ -98,7 +101,7 @@ func (w *snapWriter) pass(b []byte) {
 // write encodes the snapshot planned by e.
 func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
 	r := e.r
-	w := &snapWriter{put: put}
+	w := &snapWriter{put: put, chunk: e.chunk}
 	w.buf = append(w.buf, snapMagic...)
 	w.buf = binary.LittleEndian.AppendUint64(w.buf, seq)
 	w.buf = appendUv(w.buf, r.accesses)
@@ -110,7 +113,7 @@ func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
 		for _, id := range t.order {
 			s := t.tab.bytes(id)
 			w.buf = append(appendUv(w.buf, uint64(len(s))), s...)
-			if len(w.buf) >= snapChunk {
+			if len(w.buf) >= w.chunk {
 				w.flush()
 			}
 		}
@@ -123,7 +126,7 @@ func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
 		for _, mu := range r.machineBlock(m) {
 			w.buf = appendUvarints(w.buf, e.urlNo[mu.url]-1, mu.first, mu.last, mu.usage)
 		}
-		if len(w.buf) >= snapChunk {
+		if len(w.buf) >= w.chunk {
 			w.flush()
 		}
 	}
@@ -136,16 +139,14 @@ func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
 	return w.n, w.err
 }
 
-// snapPersonsChunk is how many persons one chunk of the persons section holds.
-var snapPersonsChunk = 1 << 13
-
 // writePersons emits the persons section (after its count) in chunks of persons in GUID
 // order. With several workers, they encode a round of chunks (one each) while this
 // goroutine emits the previous round's, in order, checksumming them and writing the file.
 func (e *snapEncoding) writePersons(w *snapWriter) {
-	chunks := (len(e.persons) + snapPersonsChunk - 1) / snapPersonsChunk
+	per := e.personsChunk
+	chunks := (len(e.persons) + per - 1) / per
 	encode := func(j int, b []byte) []byte {
-		for _, pi := range e.persons[j*snapPersonsChunk : min((j+1)*snapPersonsChunk, len(e.persons))] {
+		for _, pi := range e.persons[j*per : min((j+1)*per, len(e.persons))] {
 			b = e.appendPerson(b, &e.r.persons[pi])
 		}
 		return b
@@ -182,12 +183,18 @@ type snapEncoding struct {
 	urlNo, nameNo       []uint32    // intern id -> 1 + snapshot index (0: unused)
 	machineNo           []uint32    // table index -> snapshot index
 	urlOrder, nameOrder []uint32    // intern ids in snapshot order
-	workers             int
+	workers             int         // goroutines sharing the work on persons
+	chunk, personsChunk int         // snapChunk and snapPersonsChunk; smaller in tests
 }
 
-// snapParallelMin is the number of persons from which the work on them is shared between
-// goroutines.
-var snapParallelMin = 1 << 15
+// snapWorkers is how many goroutines share the work on persons: one (the caller) for a
+// small registry, and always under wasm, where GOMAXPROCS is 1.
+func (r *Registry) snapWorkers() int {
+	if r.personIndex.count < snapParallelMin {
+		return 1
+	}
+	return min(runtime.GOMAXPROCS(0), 4)
+}
 
 // snapBlock is a person (table index owner, rank in GUID order) and its block's offset.
 type snapBlock struct{ off, owner, rank uint32 }
@@ -201,8 +208,8 @@ type snapBlock struct{ off, owner, rank uint32 }
 // person-URL's place in it, (person rank, index in the block), is known while reading the
 // blocks in the arena's order: a string's number follows from the first place it appears
 // at. Machines are fewer and walked in GUID order.
-func (r *Registry) snapPlan() *snapEncoding {
-	e := &snapEncoding{r: r, urlNo: make([]uint32, len(r.urls.ents)), nameNo: make([]uint32, len(r.names.ents)),
+func (r *Registry) snapPlan(workers int) *snapEncoding {
+	e := &snapEncoding{r: r, workers: workers, chunk: snapChunk, personsChunk: snapPersonsChunk, urlNo: make([]uint32, len(r.urls.ents)), nameNo: make([]uint32, len(r.names.ents)),
 		machineNo: make([]uint32, len(r.machines)),
 		urlOrder:  make([]uint32, 0, r.urls.live), nameOrder: make([]uint32, 0, r.names.live)}
 	n := max(len(r.persons), len(r.machines), len(r.urls.ents), len(r.names.ents))
@@ -233,49 +240,12 @@ func (r *Registry) snapPlan() *snapEncoding {
 	for k, o := range radixSort(offs, tmp) {
 		e.blocks[k] = snapBlock{off: uint32(o.lo), owner: o.idx, rank: rank[o.idx]}
 	}
-	e.workers = 1
-	if len(e.blocks) >= snapParallelMin {
-		e.workers = min(runtime.GOMAXPROCS(0), 4)
-	}
 	urlFirst := make([][]uint64, e.workers)
 	nameFirst := make([][]uint64, e.workers)
 	e.eachPart(func(w int, part []snapBlock) { urlFirst[w], nameFirst[w] = e.firstUses(part) })
 	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp)
 	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp)
 	return e
-}
-
-// size returns the length of the snapshot planned.
-func (e *snapEncoding) size() int {
-	r := e.r
-	n := len(snapMagic) + 8 + uvlen(r.accesses) + uvlen(uint64(len(e.machines))) + uvlen(uint64(len(e.persons))) + snapTrailer
-	for _, t := range []struct {
-		tab   *internTable
-		order []uint32
-	}{{&r.urls, e.urlOrder}, {&r.names, e.nameOrder}} {
-		n += uvlen(uint64(len(t.order)))
-		for _, id := range t.order {
-			l := t.tab.ents[id].n
-			n += uvlen32(l) + int(l)
-		}
-	}
-	for _, mi := range e.machines {
-		m := &r.machines[mi]
-		n += 16 + uvlen32(m.first) + uvlen32(m.last) + uvlen32(m.usage) + uvlen32(m.n)
-		for _, mu := range r.machineBlock(m) {
-			n += uvlen32(e.urlNo[mu.url]-1) + uvlen32(mu.first) + uvlen32(mu.last) + uvlen32(mu.usage)
-		}
-	}
-	sums := make([]int, e.workers)
-	e.eachPart(func(w int, part []snapBlock) {
-		for _, bl := range part {
-			sums[w] += e.personSize(&r.persons[bl.owner])
-		}
-	})
-	for _, s := range sums {
-		n += s
-	}
-	return n
 }
 
 // eachPart runs fn on each worker's share of the blocks, concurrently.
@@ -305,16 +275,6 @@ func (e *snapEncoding) appendPerson(b []byte, p *person) []byte {
 		b = appendUv(b, uint64(pu.usage))
 	}
 	return b
-}
-
-// personSize is the length of appendPerson's record.
-func (e *snapEncoding) personSize(p *person) int {
-	n := 16 + uvlen32(p.first) + uvlen32(p.last) + uvlen32(p.usage) + uvlen32(p.n)
-	for _, pu := range e.r.personBlock(p) {
-		n += uvlen32(e.urlNo[pu.url]-1) + uvlen32(e.machineNo[pu.machine]) + uvlen32(e.nameNo[pu.name]) +
-			uvlen(zigzag(int64(pu.first)-int64(p.first))) + uvlen(zigzag(int64(pu.last)-int64(pu.first))) + uvlen32(pu.usage)
-	}
-	return n
 }
 
 // firstUses returns, for each URL and name id, the first position (rank<<32 | index in the
@@ -378,10 +338,6 @@ func appendUv(b []byte, v uint64) []byte {
 	}
 	return binary.AppendUvarint(b, v)
 }
-
-// uvlen is the length of v as a uvarint.
-func uvlen(v uint64) int   { return (bits.Len64(v|1) + 6) / 7 }
-func uvlen32(v uint32) int { return (bits.Len32(v|1) + 6) / 7 }
 
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -20,6 +21,22 @@ func referenceLoad(data []byte) (*Registry, uint64, error) {
 	r := New(Config{})
 	seq, err := referenceDecode(r, body)
 	return r, seq, err
+}
+
+// sortedRepeats is the reference's check for a URL listed twice in a block: by sorting.
+func sortedRepeats[T any](blk []T, url func(T) uint32, scratch *[]uint32) bool {
+	s := (*scratch)[:0]
+	for _, e := range blk {
+		s = append(s, url(e))
+	}
+	slices.Sort(s)
+	*scratch = s
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 func referenceDecode(r *Registry, body []byte) (uint64, error) {
@@ -74,7 +91,7 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
 			r.urls.ents[u].refs++
 		}
-		if repeatsURL(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {
+		if sortedRepeats(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {
 			d.fail("machine lists a URL twice")
 		}
 		r.machLinks += uint64(n)
@@ -120,7 +137,7 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 			blk[k] = pu
 			r.urls.ents[pu.url].refs++
 		}
-		if repeatsURL(blk, func(pu personURL) uint32 { return pu.url }, &scratch) {
+		if sortedRepeats(blk, func(pu personURL) uint32 { return pu.url }, &scratch) {
 			d.fail("person lists a URL twice")
 		}
 		r.personLinks += uint64(n)

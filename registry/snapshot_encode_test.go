@@ -133,42 +133,43 @@ func busyRegistry(t testing.TB, seed uint64, persons int) *Registry {
 }
 
 func TestSnapshotMatchesReference(t *testing.T) {
-	defer func(a, b, c int) { snapParallelMin, snapChunk, snapPersonsChunk = a, b, c }(snapParallelMin, snapChunk, snapPersonsChunk)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	for seed := uint64(0); seed < 6; seed++ {
 		r := busyRegistry(t, seed, []int{20, 300, 1000, 2000, 3000, 8000}[seed])
 		want := referenceSnapshot(r, seed)
-		// Sequential and in one chunk, then shared between 3 workers in small chunks.
+		got := r.AppendSnapshot([]byte("prefix"), seed)
+		if string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
+			t.Fatalf("seed %d: AppendSnapshot differs from the reference", seed)
+		}
+		// As a save writes it: sequential and in one chunk, then shared between 3 workers
+		// in small chunks.
 		for _, small := range []bool{false, true} {
-			snapParallelMin, snapChunk, snapPersonsChunk = 1<<30, 1<<20, 1<<13
+			plan := func() *snapEncoding { return r.snapPlan(1) }
 			if small {
-				snapParallelMin, snapChunk, snapPersonsChunk = 1, 100, 7
-			}
-			if size := r.snapPlan().size(); size != len(want) {
-				t.Fatalf("seed %d: planned %d bytes, want %d", seed, size, len(want))
-			}
-			got := r.AppendSnapshot([]byte("prefix"), seed)
-			if string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
-				t.Fatalf("seed %d, small %v: AppendSnapshot differs from the reference", seed, small)
+				plan = func() *snapEncoding {
+					e := r.snapPlan(3)
+					e.chunk, e.personsChunk = 100, 7
+					return e
+				}
 			}
 			var streamed []byte
 			puts := 0
-			n, err := r.WriteSnapshot(seed, func(b []byte) error {
+			n, err := plan().write(seed, func(b []byte) error {
 				streamed = append(streamed, b...)
 				puts++
 				return nil
 			})
 			if err != nil || n != len(want) || !bytes.Equal(streamed, want) {
-				t.Fatalf("seed %d, small %v: WriteSnapshot differs from the reference (%d bytes, %v)", seed, small, n, err)
+				t.Fatalf("seed %d, small %v: the written snapshot differs from the reference (%d bytes, %v)", seed, small, n, err)
 			}
-			if !small && len(want) < 1<<20 && puts != 1 {
+			if !small && len(want) < snapChunk && puts != 1 {
 				t.Fatalf("seed %d: a %d-byte snapshot in %d puts", seed, len(want), puts)
 			}
 			// A failing put stops the writing with its error.
 			for stop := 1; stop < puts; stop += 1 + puts/3 {
 				k := 0
 				fail := errors.New("disk full")
-				if _, err := r.WriteSnapshot(seed, func([]byte) error {
+				if _, err := plan().write(seed, func([]byte) error {
 					if k++; k == stop {
 						return fail
 					}

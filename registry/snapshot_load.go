@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"slices"
 	"strconv"
 )
 
@@ -163,8 +162,9 @@ func (r *Registry) decode(body []byte) (uint64, error) {
 	// count per link (24M of them at full size) is not a cache miss into the table.
 	urlRefs := make([]uint32, nURL+1)
 	nameRefs := make([]uint32, nName+1)
-	d.machines(r, urlRefs)
-	d.persons(r, urlRefs, nameRefs)
+	seen := make([]uint64, (nURL+1+63)/64) // a block's URL ids, to find one listed twice
+	d.machines(r, urlRefs, seen)
+	d.persons(r, urlRefs, nameRefs, seen)
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("trailing bytes after the persons")
 	}
@@ -205,11 +205,10 @@ func (d *decoder) readStrings(t *internTable, what string) int {
 }
 
 // machines reads the machines section into r, counting the links to each URL in urlRefs.
-func (d *decoder) machines(r *Registry, urlRefs []uint32) {
+func (d *decoder) machines(r *Registry, urlRefs []uint32, seen []uint64) {
 	nm := d.count(20, "machine")
 	r.machines = make([]machine, 0, nm)
 	r.machineIndex.reserve(nm)
-	var scratch []uint32
 	for i := 0; i < nm && d.err == nil; i++ {
 		var g GUID
 		copy(g[:], d.bytes(16))
@@ -234,7 +233,7 @@ func (d *decoder) machines(r *Registry, urlRefs []uint32) {
 			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
 			urlRefs[u]++
 		}
-		if repeatsURL(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {
+		if repeatsURL(blk, func(mu *machineURL) uint32 { return mu.url }, seen) {
 			d.fail("machine lists a URL twice")
 		}
 		r.machLinks += uint64(n)
@@ -243,15 +242,13 @@ func (d *decoder) machines(r *Registry, urlRefs []uint32) {
 }
 
 // persons reads the persons section into r, counting the links to each string.
-func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32) {
+func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64) {
 	np := d.count(20, "person")
 	r.persons = make([]person, 0, np)
 	r.personIndex.reserve(np)
 	if uint64(len(d.b)-d.off)/6 > 4*chunkLen {
 		r.personURLs.fullChunks = true // many links to come: no growing chunks by copying
 	}
-	var scratch []uint32
-	seen := make([]uint64, (len(urlRefs)+63)/64)
 	for i := 0; i < np && d.err == nil; i++ {
 		var g GUID
 		copy(g[:], d.bytes(16))
@@ -269,7 +266,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32) {
 		}
 		blk := r.personBlock(&p)
 		if !d.personURLsFast(blk, p.first, uint64(len(urlRefs)-1), uint64(len(r.machines)), uint64(len(nameRefs)-1), seen) {
-			d.personURLs(blk, p.first, len(urlRefs)-1, len(r.machines), len(nameRefs)-1, &scratch)
+			d.personURLs(blk, p.first, len(urlRefs)-1, len(r.machines), len(nameRefs)-1, seen)
 		}
 		if d.err != nil {
 			break
@@ -285,7 +282,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32) {
 }
 
 // personURLs reads a person's links, checking each value as it comes.
-func (d *decoder) personURLs(blk []personURL, pfirst uint32, nURL, nMachine, nName int, scratch *[]uint32) {
+func (d *decoder) personURLs(blk []personURL, pfirst uint32, nURL, nMachine, nName int, seen []uint64) {
 	for k := range blk {
 		u := d.index(nURL, "URL index")
 		m := d.index(nMachine, "machine index")
@@ -302,14 +299,14 @@ func (d *decoder) personURLs(blk []personURL, pfirst uint32, nURL, nMachine, nNa
 		}
 		blk[k] = personURL{url: u + 1, machine: m, name: nm, first: uint32(first), last: uint32(last), usage: usage}
 	}
-	if repeatsURL(blk, func(pu personURL) uint32 { return pu.url }, scratch) {
+	if repeatsURL(blk, func(pu *personURL) uint32 { return pu.url }, seen) {
 		d.fail("person lists a URL twice")
 	}
 }
 
 // personURLsFast is personURLs for the common case, at a fraction of the cost: it reads
 // straight from the bytes while at least the longest link remains, and marks the URLs seen
-// in a bit set instead of sorting them. At anything personURLs would reject (or near the
+// as it goes. At anything personURLs would reject (or near the
 // end of the data) it undoes its marks and reports false, having consumed nothing, and
 // personURLs reads the block again to say what is wrong.
 func (d *decoder) personURLsFast(blk []personURL, pfirst uint32, nURL, nMachine, nName uint64, seen []uint64) bool {
@@ -339,20 +336,17 @@ func (d *decoder) personURLsFast(blk []personURL, pfirst uint32, nURL, nMachine,
 		}
 		first := int64(pfirst) + unzigzag(v[3])
 		last := first + unzigzag(v[4])
-		u := v[0]
-		if !ok || u >= nURL || v[1] >= nMachine || v[2] > nName || v[5] > 1<<32-1 ||
+		u := v[0] + 1 // the URL's id
+		if !ok || u > nURL || v[1] >= nMachine || v[2] > nName || v[5] > 1<<32-1 ||
 			first < 0 || last < 0 || first > 1<<32-1 || last > 1<<32-1 || seen[u>>6]&(1<<(u&63)) != 0 {
 			break
 		}
 		seen[u>>6] |= 1 << (u & 63)
-		blk[k] = personURL{url: uint32(u) + 1, machine: uint32(v[1]), name: uint32(v[2]),
+		blk[k] = personURL{url: uint32(u), machine: uint32(v[1]), name: uint32(v[2]),
 			first: uint32(first), last: uint32(last), usage: uint32(v[5])}
 		off += i
 	}
-	for _, pu := range blk[:k] {
-		u := pu.url - 1
-		seen[u>>6] &^= 1 << (u & 63)
-	}
+	unmark(blk[:k], func(pu *personURL) uint32 { return pu.url }, seen)
 	if k < len(blk) {
 		return false
 	}
@@ -360,28 +354,25 @@ func (d *decoder) personURLsFast(blk []personURL, pfirst uint32, nURL, nMachine,
 	return true
 }
 
-// repeatsURL reports whether a block names one URL twice.
-func repeatsURL[T any](blk []T, url func(T) uint32, scratch *[]uint32) bool {
-	if len(blk) <= 16 {
-		for i := range blk {
-			for j := i + 1; j < len(blk); j++ {
-				if url(blk[i]) == url(blk[j]) {
-					return true
-				}
-			}
+// repeatsURL reports whether a block names one URL id twice, marking the ids in seen (one
+// bit per id, all clear) as it goes and clearing them again.
+func repeatsURL[T any](blk []T, url func(*T) uint32, seen []uint64) bool {
+	k := 0
+	for ; k < len(blk); k++ {
+		u := url(&blk[k])
+		if seen[u>>6]&(1<<(u&63)) != 0 {
+			break
 		}
-		return false
+		seen[u>>6] |= 1 << (u & 63)
 	}
-	s := (*scratch)[:0]
-	for _, e := range blk {
-		s = append(s, url(e))
+	unmark(blk[:k], url, seen)
+	return k < len(blk)
+}
+
+// unmark clears the bits of blk's URL ids in seen.
+func unmark[T any](blk []T, url func(*T) uint32, seen []uint64) {
+	for i := range blk {
+		u := url(&blk[i])
+		seen[u>>6] &^= 1 << (u & 63)
 	}
-	slices.Sort(s)
-	*scratch = s
-	for i := 1; i < len(s); i++ {
-		if s[i] == s[i-1] {
-			return true
-		}
-	}
-	return false
 }
