@@ -63,6 +63,9 @@ type StorageInfo struct {
 	SavedSeq   uint64    // the last change the snapshot holds
 	LastSave   time.Time // the last save by this instance; zero if none
 	LogRecords uint64    // changes in the log since the snapshot
+	// SaveError says why the last save failed, if none has succeeded since: an automatic
+	// save ("registry save db every new entries") does not fail the call that triggers it.
+	SaveError string
 }
 
 // UnmarshalJSON decodes the module's "storage" object.
@@ -73,11 +76,12 @@ func (s *StorageInfo) UnmarshalJSON(b []byte) error {
 		SavedSeq   uint64 `json:"saved_seq"`
 		LastSave   int64  `json:"last_save"`
 		LogRecords uint64 `json:"log_records"`
+		SaveError  string `json:"save_error"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = StorageInfo{Snapshot: v.Snapshot, Seq: v.Seq, SavedSeq: v.SavedSeq, LogRecords: v.LogRecords}
+	*s = StorageInfo{Snapshot: v.Snapshot, Seq: v.Seq, SavedSeq: v.SavedSeq, LogRecords: v.LogRecords, SaveError: v.SaveError}
 	if v.LastSave > 0 {
 		s.LastSave = time.Unix(v.LastSave, 0)
 	}

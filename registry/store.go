@@ -28,7 +28,7 @@ type Store struct {
 	// "registry save db every new entries" compares against it, not against records, whose
 	// size depends on how hosts batch.
 	unsaved   uint64
-	changes   uint64 // logged requests in this call
+	saveErr   string // why the last save failed; "" once one succeeds
 	syncEvery int
 	unsynced  int
 	lastSave  uint32
@@ -44,6 +44,7 @@ type StoreInfo struct {
 	SavedSeq   uint64 // last change in the snapshot
 	LastSave   uint32 // unix seconds of the last save by this store
 	LogRecords uint64 // changes since the snapshot
+	SaveError  string // why the last save failed, if it did and none has succeeded since
 }
 
 // OpenStore opens (creating if needed) the registry kept in st and loads it. overrides, when
@@ -182,7 +183,7 @@ func (s *Store) Registry() *Registry { return s.reg }
 // Info describes the store's files.
 func (s *Store) Info() StoreInfo {
 	return StoreInfo{Snapshot: s.snap.Name(), Seq: s.seq, SavedSeq: s.savedSeq,
-		LastSave: s.lastSave, LogRecords: s.seq - s.savedSeq}
+		LastSave: s.lastSave, LogRecords: s.seq - s.savedSeq, SaveError: s.saveErr}
 }
 
 // Load replaces the registry with what the files hold: the newest valid snapshot and the log
@@ -242,10 +243,11 @@ func (s *Store) Load() error {
 // the log cannot be written the call fails and the registry is reloaded from the files, so
 // memory never holds an unacknowledged change.
 func (s *Store) Handle(batch, out []byte) ([]byte, error) {
-	s.pending, s.changes = s.pending[:0], 0
+	s.pending = s.pending[:0]
+	changes := uint64(0)
 	out, err := s.reg.Handle(batch, out, func(req *Request, res Result) error {
 		s.pending = appendLogRequest(s.pending, req, res)
-		s.changes++
+		changes++
 		return nil
 	})
 	if err != nil || len(s.pending) == 0 {
@@ -254,10 +256,13 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	if err := s.appendLog(s.pending); err != nil {
 		return out, s.fail(err)
 	}
-	s.unsaved += s.changes
+	s.unsaved += changes
 	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) {
+		// The call is acknowledged: its changes are in the log. A failed save (a full disk)
+		// leaves the files as they were; it is reported in the storage info and tried again
+		// after as many changes more, not on every call.
 		if _, err := s.Save(); err != nil {
-			return out, err
+			s.unsaved = 0
 		}
 	}
 	return out, nil
@@ -296,8 +301,17 @@ type SaveInfo struct {
 
 // Save purges expired persons (a logged change), writes a snapshot to the next rotation file,
 // and once it is committed empties the log. A failed save leaves the previous snapshot and the
-// log as they were.
+// log as they were, and is reported in Info until a save succeeds.
 func (s *Store) Save() (SaveInfo, error) {
+	info, err := s.save()
+	s.saveErr = ""
+	if err != nil {
+		s.saveErr = err.Error()
+	}
+	return info, err
+}
+
+func (s *Store) save() (SaveInfo, error) {
 	now := s.settings.Now()
 	if n := s.reg.Expire(now); n > 0 {
 		s.pending = appendLogRequest(s.pending[:0], &Request{Op: OpExpire, When: now}, Result{})
@@ -361,5 +375,9 @@ func (i StoreInfo) appendJSON(b []byte) []byte {
 	b = appendUintField(b, "saved_seq", i.SavedSeq)
 	b = appendUintField(b, "last_save", uint64(i.LastSave))
 	b = appendUintField(b, "log_records", i.LogRecords)
+	if i.SaveError != "" { // omitted when healthy, so the usual answer stays as it was
+		b = append(b, `,"save_error":`...)
+		b = appendJSONString(b, i.SaveError)
+	}
 	return append(b, '}')
 }

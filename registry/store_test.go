@@ -394,4 +394,24 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	if saved() == first {
 		t.Fatalf("not saved after 5 more: %+v", s.Info())
 	}
+	// A failing automatic save does not fail the call that triggered it (its changes are
+	// logged): it is reported, and tried again after 5 more changes, not on the next call.
+	second := saved()
+	accesses(4)
+	mem.FailOnce(3, ErrNoSpace) // 1: the log append, 2: its sync, 3: the snapshot write
+	accesses(1)
+	if saved() != second || s.Info().SaveError == "" || s.Info().LogRecords != 2 {
+		t.Fatalf("after a failed save: %+v", s.Info())
+	}
+	accesses(4)
+	if saved() != second {
+		t.Fatalf("saved again before 5 more changes: %+v", s.Info())
+	}
+	accesses(1)
+	if saved() == second || s.Info().SaveError != "" {
+		t.Fatalf("after 5 more changes: %+v", s.Info())
+	}
+	if !bytes.Contains(s.AppendStatsJSON(nil), []byte(`"log_records":0}`)) {
+		t.Fatalf("stats of a healthy store: %s", s.AppendStatsJSON(nil))
+	}
 }
