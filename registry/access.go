@@ -42,7 +42,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	// Most accesses reuse one of the machine's few URLs: compare those before hashing.
 	uid := uint32(0)
 	for _, mu := range r.machineBlock(&r.machines[midx]) {
-		if string(r.urls.bytes(mu.url)) == string(url) {
+		if sameBytes(r.urls.bytes(mu.url), url) {
 			uid = mu.url
 			break
 		}
@@ -54,7 +54,11 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	// Person -> URL.
 	p := &r.persons[pidx]
 	if i := r.findPersonURLID(p, uid); i < 0 {
-		uid = r.urls.ref(url)
+		if uid != 0 {
+			r.urls.addRef(uid)
+		} else {
+			uid = r.urls.ref(url)
+		}
 		r.appendPersonURL(p, personURL{url: uid, machine: midx, name: r.names.ref(name),
 			first: when, last: when, usage: 1})
 		p = &r.persons[pidx]
@@ -62,7 +66,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 		pu := &r.personBlock(p)[i]
 		pu.usage = bump(pu.usage)
 		pu.last = when
-		if string(r.names.bytes(pu.name)) != string(name) {
+		if !sameBytes(r.names.bytes(pu.name), name) {
 			old := pu.name
 			pu.name = r.names.ref(name)
 			r.names.unref(old)

@@ -24,14 +24,22 @@ const (
 	configSection = "registry"
 )
 
-// appendLogRequest adds req, as it was applied, to a pending log batch.
+// appendLogRequest adds req, as it was applied, to a pending log batch: AppendRequest of req
+// with the replay flag and, for access, the person it resolved to (written in place: a copy
+// of the GUID text per access was the store's only allocation).
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
-	rec := *req
-	rec.Flags = flagReplay
-	if req.Op == OpAccess {
-		rec.Person = res.Person.AppendText(make([]byte, 0, 36))
+	if req.Op != OpAccess {
+		rec := *req
+		rec.Flags = flagReplay
+		return AppendRequest(b, &rec)
 	}
-	return AppendRequest(b, &rec)
+	b = append(b, byte(req.Op), flagReplay)
+	b = binary.AppendUvarint(b, uint64(req.When))
+	b = append(b, 36)
+	b = res.Person.AppendText(b)
+	b = appendField(b, req.Machine)
+	b = appendField(b, req.URL)
+	return appendField(b, req.Arg)
 }
 
 // appendLogRecord frames a batch as one log record.

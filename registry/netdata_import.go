@@ -314,7 +314,7 @@ func (r *Registry) importPersonURL(pidx uint32, u *netdataURL) string {
 	}
 	pu.usage = sum | u.usage&flagExpired
 	pu.machine = midx
-	if string(r.names.bytes(pu.name)) != string(name) {
+	if !sameBytes(r.names.bytes(pu.name), name) {
 		old := pu.name
 		pu.name = r.names.ref(name)
 		r.names.unref(old)

@@ -154,3 +154,25 @@ func strings_upper(s string) string {
 	}
 	return string(b)
 }
+
+// The log writes an access without copying it (appendLogRequest): the bytes must stay those
+// of AppendRequest with the replay flag and the resolved person, which replay parses.
+func TestLogRequestIsTheRequestEncoding(t *testing.T) {
+	person := GUID{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe}
+	for _, req := range []Request{
+		{Op: OpAccess, When: 300, Person: []byte("ignored"), Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("name")},
+		{Op: OpAccess, When: 1 << 31, Machine: []byte(m1), URL: []byte("http://a/")},
+		{Op: OpDelete, When: 7, Person: []byte(m1), Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("http://b/")},
+		{Op: OpExpire, When: 9},
+	} {
+		want := req
+		want.Flags = flagReplay
+		if req.Op == OpAccess {
+			want.Person = []byte(person.String())
+		}
+		got := appendLogRequest([]byte("x"), &req, Result{Person: person})
+		if w := AppendRequest([]byte("x"), &want); string(got) != string(w) {
+			t.Errorf("op %d: logged %q, want %q", req.Op, got, w)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package test1_test
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -48,4 +49,9 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(o.Requests()), "ns/req")
+	// Under wasip1, Sys is close to the module's linear memory, which never shrinks.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MiB")
 }
