@@ -49,7 +49,7 @@ func (x *guidIndex) find(g *GUID, guidAt func(uint32) *GUID) (uint32, bool) {
 		if s == 0 {
 			return 0, false
 		}
-		if s>>32 == h && *guidAt(uint32(s) - 1) == *g {
+		if s>>32 == h && guidAt(uint32(s)-1).equal(g) {
 			return uint32(s) - 1, true
 		}
 	}
@@ -91,7 +91,7 @@ func (x *guidIndex) insertNew(g *GUID, idx uint32, guidAt func(uint32) *GUID) bo
 	mask := uint64(len(x.slots) - 1)
 	i := h & mask
 	for ; x.slots[i] != 0; i = (i + 1) & mask {
-		if s := x.slots[i]; s>>32 == h && *guidAt(uint32(s) - 1) == *g {
+		if s := x.slots[i]; s>>32 == h && guidAt(uint32(s)-1).equal(g) {
 			return false
 		}
 	}
@@ -122,7 +122,7 @@ func (x *guidIndex) remove(g *GUID, guidAt func(uint32) *GUID) {
 	h := x.hash(g)
 	mask := uint64(len(x.slots) - 1)
 	i := h & mask
-	for s := x.slots[i]; s>>32 != h || *guidAt(uint32(s) - 1) != *g; s = x.slots[i] {
+	for s := x.slots[i]; s>>32 != h || !guidAt(uint32(s)-1).equal(g); s = x.slots[i] {
 		i = (i + 1) & mask
 	}
 	x.count--
