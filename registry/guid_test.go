@@ -1,0 +1,87 @@
+package registry
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// parseGUIDRef is the plain digit-at-a-time parser ParseGUID must agree with.
+func parseGUIDRef(s string) (g GUID, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return g, false
+	}
+	for j, i := range guidHexPos {
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return GUID{}, false
+		}
+		g[j] = hi<<4 | lo
+	}
+	return g, true
+}
+
+func checkParseGUID(t *testing.T, s string) {
+	t.Helper()
+	want, wantOK := parseGUIDRef(s)
+	g1, ok1 := ParseGUID(s)
+	g2, ok2 := ParseGUID([]byte(s))
+	if ok1 != wantOK || ok2 != wantOK || wantOK && (g1 != want || g2 != want) {
+		t.Fatalf("ParseGUID(%q) = %v %v / %v %v, want %v %v", s, g1, ok1, g2, ok2, want, wantOK)
+	}
+	if wantOK && g1.String() != lower(s) {
+		t.Fatalf("ParseGUID(%q).String() = %q", s, g1.String())
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'F' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Every byte value at every position of valid GUIDs, in both cases.
+func TestParseGUIDEveryByte(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for k := 0; k < 8; k++ {
+		var g GUID
+		for i := range g {
+			g[i] = byte(rnd.Uint32())
+		}
+		base := g.String()
+		if k%2 == 1 {
+			base = upper(base)
+		}
+		checkParseGUID(t, base)
+		for i := 0; i < 36; i++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(base)
+				b[i] = byte(c)
+				checkParseGUID(t, string(b))
+			}
+		}
+	}
+	for _, s := range []string{"", "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		"FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "0123456789abcdef0123456789abcdef0123", "{0000000-0000-0000-0000-000000000000"} {
+		checkParseGUID(t, s)
+	}
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'f' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+func FuzzParseGUID(f *testing.F) {
+	f.Add("01234567-89ab-cdef-0123-456789ABCDEF")
+	f.Add("0123456g-89ab-cdef-0123-456789abcdef")
+	f.Fuzz(func(t *testing.T, s string) { checkParseGUID(t, s) })
+}
