@@ -40,9 +40,12 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 		midx = r.newMachine(mg, when)
 	}
 	// Most accesses reuse one of the machine's few URLs: compare those before hashing.
+	if r.urlSpansGen != r.urls.gen {
+		r.refreshURLSpans()
+	}
 	uid := uint32(0)
 	for _, mu := range r.machineBlock(&r.machines[midx]) {
-		if sameBytes(r.urls.bytes(mu.url), url) {
+		if int(mu.n) == len(url) && sameBytes(r.urls.arena[mu.off:mu.off+mu.n], url) {
 			uid = mu.url
 			break
 		}

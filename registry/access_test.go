@@ -156,3 +156,23 @@ func TestHello(t *testing.T) {
 		t.Fatalf("hello: %+v %+v", res, b)
 	}
 }
+
+// Machine URLs keep where their bytes are in the URL arena (machineURL.off); after the arena
+// compacts, access must compare the bytes' new place, not the old one.
+func TestMachineURLSpansFollowArenaCompaction(t *testing.T) {
+	r := newTestRegistry(t)
+	pad := r.urls.ref([]byte("http://" + strings.Repeat("x", 1<<17))) // first in the arena
+	res, _ := r.Do(&Request{Op: OpAccess, When: 100, Machine: []byte(m1), URL: []byte("http://a/")}, nil)
+	r.urls.unref(pad) // frees over half the arena: it compacts, moving http://a/ down
+	if r.urls.gen == 0 {
+		t.Fatal("the URL arena did not compact")
+	}
+	access(t, r, 200, res.Person.String(), m1, "http://a/", "a")
+	m := &r.machines[0]
+	if blk := r.machineBlock(m); len(blk) != 1 || blk[0].usage != 2 {
+		t.Fatalf("machine URLs after compaction: %+v", blk)
+	}
+	if err := r.checkInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -23,6 +23,7 @@ type internTable struct {
 	holes  int         // arena bytes no live entry uses
 	live   int         // number of live entries
 	recent uint32      // the id ref returned last: names repeat from one access to the next
+	gen    uint32      // counts compactions: arena offsets kept outside are stale after one
 }
 
 type internEnt struct {
@@ -228,6 +229,7 @@ func (t *internTable) compactArena() {
 		e.off = off
 	}
 	t.arena, t.holes = arena, 0
+	t.gen++
 }
 
 // memBytes is the table's memory: arena, entries, free list and index.

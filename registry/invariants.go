@@ -55,6 +55,9 @@ func (r *Registry) checkInvariants() error {
 		for _, mu := range r.machineBlock(m) {
 			urlRefs[mu.url]++
 			mlinks++
+			if r.urlSpansGen == r.urls.gen && r.withSpan(mu) != mu {
+				return errors.New("registry: machine URL span stale at " + strconv.Itoa(i))
+			}
 		}
 	}
 	if len(r.machines) != r.machineIndex.count || mlinks != r.machLinks {

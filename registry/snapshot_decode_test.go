@@ -88,7 +88,7 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 				break
 			}
 			u := urlIDs[ui]
-			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+			blk[k] = r.withSpan(machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")})
 			r.urls.ents[u].refs++
 		}
 		if sortedRepeats(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {

@@ -230,7 +230,7 @@ func (d *decoder) machines(r *Registry, urlRefs []uint32, seen []uint64) {
 			if d.err != nil {
 				break
 			}
-			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+			blk[k] = r.withSpan(machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")})
 			urlRefs[u]++
 		}
 		if repeatsURL(blk, func(mu *machineURL) uint32 { return mu.url }, seen) {
