@@ -26,6 +26,7 @@ func reserveMemory(size uint64) *mmapMemory {
 	if err != nil {
 		return nil
 	}
+	adviseHugePages(buf)
 	return &mmapMemory{buf: buf[:0]}
 }
 

@@ -1,0 +1,4 @@
+package host
+
+// adviseHugePages does nothing on macOS, which has no transparent huge pages.
+func adviseHugePages([]byte) {}
