@@ -80,3 +80,24 @@ func TestSortByOffset(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCompact compacts an arena of a million person-URL blocks (test1's persons at the
+// end, 20 URLs each) after every other block was freed: the pause a compaction costs.
+func BenchmarkCompact(b *testing.B) {
+	const owners = 1_000_000
+	for b.Loop() {
+		b.StopTimer()
+		var a blockArena[personURL]
+		refs := make([]blockRef, 0, owners)
+		for i := range owners {
+			off, c := a.alloc(20)
+			if i%2 == 0 {
+				refs = append(refs, blockRef{owner: uint32(i), off: off, capacity: c})
+			} else {
+				a.release(off, c)
+			}
+		}
+		b.StartTimer()
+		a.compact(refs, func(uint32, uint32) {})
+	}
+}
