@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -174,5 +175,31 @@ func TestMachineURLSpansFollowArenaCompaction(t *testing.T) {
 	}
 	if err := r.checkInvariants(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A person's URL filter (person.urlBits) only skips scans: with more URLs than bits, after
+// deletes and re-accesses, every lookup still finds exactly the URLs the person has.
+func TestPersonURLFilter(t *testing.T) {
+	r := newTestRegistry(t)
+	res, _ := access(t, r, 10, "", m1, "http://0/", "n")
+	p := res.Person.String()
+	for i := 1; i < 100; i++ {
+		access(t, r, 10, p, m1, "http://"+strconv.Itoa(i)+"/", "n")
+	}
+	for i := 0; i < 100; i += 3 {
+		do(t, r, OpDelete, 20, p, m1, "http://1/", "http://"+strconv.Itoa(i)+"/")
+	}
+	pidx, _ := r.findPerson(&res.Person)
+	for i := 0; i < 100; i++ {
+		uid := r.urls.find([]byte("http://" + strconv.Itoa(i) + "/"))
+		found := r.findPersonURLID(&r.persons[pidx], uid) >= 0
+		if want := i%3 != 0; found != want {
+			t.Fatalf("URL %d: found %v, want %v", i, found, want)
+		}
+	}
+	access(t, r, 30, p, m1, "http://3/", "n") // re-linked after its delete
+	if r.findPersonURLID(&r.persons[pidx], r.urls.find([]byte("http://3/"))) < 0 {
+		t.Fatal("re-accessed URL not found")
 	}
 }

@@ -27,6 +27,9 @@ func (r *Registry) checkInvariants() error {
 		if p.n > p.cap {
 			return errors.New("registry: person block overflows")
 		}
+		if p.urlBits != blockURLBits(r.personBlock(p)) {
+			return errors.New("registry: person URL filter disagrees with its URLs at " + strconv.Itoa(i))
+		}
 		seen := map[uint32]bool{}
 		for _, pu := range r.personBlock(p) {
 			if pu.url == 0 || seen[pu.url] {

@@ -38,6 +38,24 @@ type person struct {
 	guid               GUID
 	first, last, usage uint32
 	off, n, cap        uint32
+	// urlBits has urlBit(id) set for every URL id in the block: a clear bit proves a URL
+	// absent without reading the block. Nearly every access in test1's random phases links a
+	// new URL, and scanning 18-24 entries (up to 9 cache lines) for it was what made the later
+	// phases slow; with 24 URLs, 69% of the scans are skipped.
+	urlBits uint64
+}
+
+// urlBit is URL id's bit in person.urlBits (the top six bits of a multiplicative hash, so
+// that ids given out one after another spread over the word).
+func urlBit(id uint32) uint64 { return 1 << (id * 0x9e3779b9 >> 26) }
+
+// blockURLBits is urlBits for a block.
+func blockURLBits(blk []personURL) uint64 {
+	var bits uint64
+	for _, pu := range blk {
+		bits |= urlBit(pu.url)
+	}
+	return bits
 }
 
 // machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs.
@@ -108,6 +126,9 @@ func (r *Registry) machineBlock(m *machine) []machineURL {
 
 // findPersonURL returns the index of url in p's block, or -1.
 func (r *Registry) findPersonURL(p *person, url uint32) int {
+	if p.urlBits&urlBit(url) == 0 {
+		return -1
+	}
 	for i, pu := range r.personBlock(p) {
 		if pu.url == url {
 			return i
@@ -165,6 +186,7 @@ func (r *Registry) appendPersonURL(p *person, pu personURL) {
 	}
 	p.n++
 	r.personURLs.block(p.off, p.n)[p.n-1] = pu
+	p.urlBits |= urlBit(pu.url)
 	r.personLinks++
 	r.maybeCompactPersons()
 }
@@ -187,6 +209,7 @@ func (r *Registry) removePersonURL(p *person, i int) {
 	r.names.unref(b[i].name)
 	copy(b[i:], b[i+1:])
 	p.n--
+	p.urlBits = blockURLBits(b[:p.n])
 	r.personLinks--
 	if p.n == 0 {
 		r.personURLs.release(p.off, p.cap)

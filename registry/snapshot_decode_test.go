@@ -141,6 +141,7 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 			d.fail("person lists a URL twice")
 		}
 		r.personLinks += uint64(n)
+		p.urlBits = blockURLBits(blk)
 		r.persons[idx] = p
 	}
 	if d.err == nil && d.off != len(d.b) {

@@ -275,6 +275,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 			urlRefs[pu.url]++
 			nameRefs[pu.name]++ // nameRefs[0] counts the links without a name
 		}
+		p.urlBits = blockURLBits(blk)
 		r.personLinks += uint64(n)
 		r.persons[idx] = p
 	}
