@@ -122,13 +122,13 @@ func (r *Registry) findPersonURLID(p *person, uid uint32) int {
 
 // freshPersonGUID makes a new person GUID that no person has.
 func (r *Registry) freshPersonGUID(when uint32) (GUID, error) {
+	g := &r.newGUID
 	for {
-		g, err := newTimeGUID(when, r.cfg.Rand)
-		if err != nil {
-			return g, err
+		if err := newTimeGUID(g, when, r.cfg.Rand); err != nil {
+			return *g, err
 		}
-		if _, taken := r.findPerson(&g); !taken {
-			return g, nil
+		if _, taken := r.findPerson(g); !taken {
+			return *g, nil
 		}
 	}
 }

@@ -124,13 +124,14 @@ func (g GUID) String() string { return string(g.AppendText(make([]byte, 0, 36)))
 // IsZero reports whether g is the all-zero GUID (never a person or machine).
 func (g GUID) IsZero() bool { return g == GUID{} }
 
-// newTimeGUID makes a version 7 (time-ordered) UUID: 48 bits of unix milliseconds from when,
-// then 74 random bits from rnd. Time-based like netdata's uuid_generate_time, but without a
-// MAC address, which a sandboxed module does not have.
-func newTimeGUID(when uint32, rnd io.Reader) (GUID, error) {
-	var g GUID
+// newTimeGUID makes g a version 7 (time-ordered) UUID: 48 bits of unix milliseconds from
+// when, then 74 random bits from rnd. Time-based like netdata's uuid_generate_time, but
+// without a MAC address, which a sandboxed module does not have. (g is the caller's: the
+// bytes rnd, an interface, reads into escape to the heap, an allocation per new person if
+// they were a local.)
+func newTimeGUID(g *GUID, when uint32, rnd io.Reader) error {
 	if _, err := io.ReadFull(rnd, g[6:]); err != nil {
-		return g, err
+		return err
 	}
 	ms := uint64(when) * 1000
 	for i := 5; i >= 0; i-- {
@@ -139,5 +140,5 @@ func newTimeGUID(when uint32, rnd io.Reader) (GUID, error) {
 	}
 	g[6] = g[6]&0x0f | 0x70 // version 7
 	g[8] = g[8]&0x3f | 0x80 // RFC 4122 variant
-	return g, nil
+	return nil
 }

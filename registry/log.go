@@ -24,22 +24,16 @@ const (
 	configSection = "registry"
 )
 
-// appendLogRequest adds req, as it was applied, to a pending log batch: AppendRequest of req
-// with the replay flag and, for access, the person it resolved to (written in place: a copy
-// of the GUID text per access was the store's only allocation).
+// appendLogRequest adds req, as it was applied, to a pending log batch: with the replay flag
+// and, for access, the person it resolved to.
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
-	if req.Op != OpAccess {
-		rec := *req
-		rec.Flags = flagReplay
-		return AppendRequest(b, &rec)
+	rec := *req
+	rec.Flags = flagReplay
+	var person [36]byte
+	if req.Op == OpAccess {
+		rec.Person = res.Person.AppendText(person[:0])
 	}
-	b = append(b, byte(req.Op), flagReplay)
-	b = binary.AppendUvarint(b, uint64(req.When))
-	b = append(b, 36)
-	b = res.Person.AppendText(b)
-	b = appendField(b, req.Machine)
-	b = appendField(b, req.URL)
-	return appendField(b, req.Arg)
+	return AppendRequest(b, &rec)
 }
 
 // appendLogRecord frames a batch as one log record.

@@ -29,6 +29,7 @@ type Registry struct {
 	fileOp func(req *Request, body []byte) (Result, []byte)
 
 	urlBuf, nameBuf []byte    // cleaning buffers
+	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
 	reqs            []Request // Handle's parsed batch, reused
 	body            []byte    // Handle's body buffer, reused
 }

@@ -98,8 +98,8 @@ func (s *Store) loadSettings() error {
 	if _, ok := ParseGUID(set.MachineGUID); !ok || data == nil {
 		if !ok {
 			cfg := Config{Rand: s.rand.Rand, Now: s.rand.Now}.withDefaults()
-			g, err := newTimeGUID(cfg.Now(), cfg.Rand)
-			if err != nil {
+			var g GUID
+			if err := newTimeGUID(&g, cfg.Now(), cfg.Rand); err != nil {
 				return err
 			}
 			set.MachineGUID = g.String()
