@@ -26,9 +26,6 @@ type blockArena[T any] struct {
 	free      [62][]uint32 // class 61 is 2^31 elements; 62 would overflow
 	freeElems uint64
 	liveElems uint64
-	// fullChunks makes new chunks full-sized at once, for a bulk load that knows it will
-	// fill many: growing each one by doubling would copy every element about once more.
-	fullChunks bool
 }
 
 const (
@@ -100,7 +97,7 @@ func (a *blockArena[T]) carve(size uint32) uint32 {
 		// doubling leaves the old copy as garbage, as much garbage as the arena grows, and
 		// garbage is what sets the Go heap's size between collections.
 		n := max(size, 64)
-		if a.fullChunks || len(a.chunks) >= smallChunks {
+		if len(a.chunks) >= smallChunks {
 			n = chunkLen
 		}
 		a.chunks = append(a.chunks, make([]T, n))

@@ -246,9 +246,6 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 	np := d.count(20, "person")
 	r.persons = make([]person, 0, np)
 	r.personIndex.reserve(np)
-	if uint64(len(d.b)-d.off)/6 > 4*chunkLen {
-		r.personURLs.fullChunks = true // many links to come: no growing chunks by copying
-	}
 	for i := 0; i < np && d.err == nil; i++ {
 		var g GUID
 		copy(g[:], d.bytes(16))
@@ -279,7 +276,6 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 		r.personLinks += uint64(n)
 		r.persons[idx] = p
 	}
-	r.personURLs.fullChunks = false
 }
 
 // personURLs reads a person's links, checking each value as it comes.
