@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { launch, ROOT } from '../web/helpers.mjs';
-import { sameCounts } from './node-host.mjs';
+import { benchConf, sameCounts } from './node-host.mjs';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 
@@ -124,7 +124,7 @@ export async function benchChromium({ options, logSync, onPhase }) {
     });
     await new Promise((r) => setTimeout(r, 3000));
     const warm = await open();
-    const start = await page.evaluate(async (logSync) => {
+    const start = await page.evaluate(async (conf) => {
       const w = /** @type {any} */ (window);
       const codec = await import('/web/src/codec.js');
       const call = (/** @type {Uint8Array} */ b) => w.client.call('request', b);
@@ -134,7 +134,7 @@ export async function benchChromium({ options, logSync, onPhase }) {
         return JSON.parse(r.body);
       };
       w.bench = { client: w.client, call, one };
-      const set = await one({ action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n\tregistry save db every new entries = 0\n` });
+      const set = await one({ action: 'configure', conf });
       // The Worker hop alone: a hello (no change, a short answer) there and back, median of 200.
       const hello = codec.encodeRequest([{ action: 'hello' }]);
       const trips = [];
@@ -145,7 +145,7 @@ export async function benchChromium({ options, logSync, onPhase }) {
       }
       trips.sort((a, b) => a - b);
       return { cold: 0, warm: 0, logSync: set['log sync'], roundTrip: trips[100] / 1000 };
-    }, logSync);
+    }, benchConf(logSync));
     start.cold = cold;
     start.warm = warm;
     if (start.logSync !== logSync) throw new Error(`chromium: log sync is ${start.logSync}, want ${logSync}`);

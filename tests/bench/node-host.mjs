@@ -61,9 +61,16 @@ export async function counts(/** @type {(b: Uint8Array) => any} */ call) {
   return { persons, machines, urls, accesses, person_urls, machine_urls, bytes };
 }
 
+/**
+ * The netdata.conf text every JS host is configured with (op configure), as the Go hosts are
+ * (host/cmd/regwasm's logSyncConf): the log sync setting, and no saves inside the phases.
+ * @param {string} logSync
+ */
+export const benchConf = (logSync) => `[registry]\n\tlog sync = ${logSync}\n\tregistry save db every new entries = 0\n`;
+
 /** Sets "log sync" through op configure and checks that it took. */
 export async function configureLogSync(/** @type {(b: Uint8Array) => any} */ call, /** @type {string} */ logSync) {
-  const { json } = await one(call, { action: 'configure', conf: `[registry]\n\tlog sync = ${logSync}\n\tregistry save db every new entries = 0\n` });
+  const { json } = await one(call, { action: 'configure', conf: benchConf(logSync) });
   if (json['log sync'] !== logSync) throw new Error(`configure: log sync is ${json['log sync']}, want ${logSync}`);
 }
 
