@@ -42,7 +42,8 @@ type person struct {
 	// urlBits has urlBit(id) set for every URL id in the block: a clear bit proves a URL
 	// absent without reading the block. Nearly every access in test1's random phases links a
 	// new URL, and scanning 18-24 entries (up to 9 cache lines) for it was what made the later
-	// phases slow; with 24 URLs, 69% of the scans are skipped.
+	// phases slow (findPersonURL: 67 ns a request in rounds 1-6, 270 ns in rounds 7-10, native
+	// profile). With 24 URLs a new URL's bit is clear (63/64)^24 = 69% of the time.
 	urlBits uint64
 }
 

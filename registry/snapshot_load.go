@@ -303,9 +303,9 @@ func (d *decoder) personURLs(blk []personURL, pfirst uint32, nURL, nMachine, nNa
 
 // personURLsFast is personURLs for the common case, at a fraction of the cost: it reads
 // straight from the bytes while at least the longest link remains, and marks the URLs seen
-// as it goes. At anything personURLs would reject (or near the
-// end of the data) it undoes its marks and reports false, having consumed nothing, and
-// personURLs reads the block again to say what is wrong.
+// as it goes. At anything personURLs would reject (or near the end of the data) it undoes its
+// marks and reports false, having consumed nothing, and personURLs reads the block again to
+// say what is wrong.
 func (d *decoder) personURLsFast(blk []personURL, pfirst uint32, nURL, nMachine, nName uint64, seen []uint64) bool {
 	const maxLink = 6 * binary.MaxVarintLen64
 	b, off := d.b, d.off
