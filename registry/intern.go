@@ -19,15 +19,14 @@ import (
 // map[uint64]uint32 at 400K entries). Id 0 is reserved for the empty string, which is never
 // stored or counted.
 type internTable struct {
-	seed   maphash.Seed
-	arena  []byte
-	ents   []internEnt // by id; ents[0] unused
-	free   []uint32    // ids of freed entries, reused first
-	slots  []uint64    // 0 empty, else hash<<32 | id
-	holes  int         // arena bytes no live entry uses
-	live   int         // number of live entries
-	recent uint32      // the id ref returned last: names repeat from one access to the next
-	gen    uint32      // counts compactions: arena offsets kept outside are stale after one
+	seed  maphash.Seed
+	arena []byte
+	ents  []internEnt // by id; ents[0] unused
+	free  []uint32    // ids of freed entries, reused first
+	slots []uint64    // 0 empty, else hash<<32 | id
+	holes int         // arena bytes no live entry uses
+	live  int         // number of live entries
+	gen   uint32      // counts compactions: arena offsets kept outside are stale after one
 }
 
 type internEnt struct {
@@ -86,19 +85,13 @@ func (t *internTable) ref(s []byte) uint32 {
 	if len(s) == 0 {
 		return 0
 	}
-	if id := t.recent; id != 0 && t.ents[id].refs > 0 && sameBytes(t.bytes(id), s) {
-		t.ents[id].refs++
-		return id
-	}
 	h := t.hash(s)
 	id, slot := t.lookup(s, h)
 	if id != 0 {
 		t.ents[id].refs++
-	} else {
-		id = t.add(s, h, slot, 1)
+		return id
 	}
-	t.recent = id
-	return id
+	return t.add(s, h, slot, 1)
 }
 
 // addNew adds s, unless it is empty or present, with no reference counted yet (a snapshot's
