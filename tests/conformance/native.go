@@ -24,8 +24,9 @@ type Native struct {
 
 // Open implements Host.
 func (n *Native) Open(seed uint64, now uint32, fresh bool) (Answer, error) {
-	n.store = nil // a Store holds nothing that needs closing
+	n.store = nil // a Store holds nothing that needs closing; its directory may (closeDir)
 	if fresh || n.st == nil {
+		n.closeDir()
 		n.starts++
 		if n.Dir == "" {
 			n.st = &registry.MemStorage{}
@@ -91,6 +92,14 @@ func (n *Native) Get(name string) ([]byte, error) { return n.st.ReadFile(name) }
 // Close implements Host.
 func (n *Native) Close() error {
 	n.store = nil
+	return n.closeDir()
+}
+
+// closeDir closes the file a dirfs.Dir keeps open for appends (the log), if n.st is one.
+func (n *Native) closeDir() error {
+	if d, ok := n.st.(*dirfs.Dir); ok {
+		return d.Close()
+	}
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 // DESIGN.md).
 type nativeTarget struct {
 	tmp   string
+	dir   *dirfs.Dir // keeps the log open for appends: closed with the target
 	store *registry.Store
 	out   []byte
 }
@@ -28,9 +29,9 @@ func newNativeTarget(logSync string) (*nativeTarget, error) {
 		return nil, err
 	}
 	t := &nativeTarget{tmp: tmp}
-	dir, err := dirfs.Open(tmp)
+	t.dir, err = dirfs.Open(tmp)
 	if err == nil {
-		t.store, err = registry.OpenStore(dir, nil)
+		t.store, err = registry.OpenStore(t.dir, nil)
 	}
 	if err == nil {
 		err = t.store.Configure([]byte(logSyncConf(logSync)))
@@ -107,7 +108,12 @@ func (t *nativeTarget) saveLoad(r *hostResults) error {
 	return err
 }
 
-func (t *nativeTarget) close() error { return os.RemoveAll(t.tmp) }
+func (t *nativeTarget) close() error {
+	if t.dir != nil {
+		t.dir.Close()
+	}
+	return os.RemoveAll(t.tmp)
+}
 
 // sameCounts compares two counters, memory aside.
 func sameCounts(what string, a, b benchCounts) error {
