@@ -39,7 +39,9 @@ func init() {
 	// The tables hold no pointers, so a collection is cheap but its heap target (twice the
 	// live heap at GOGC=100) is not: a lower target keeps linear memory, which never
 	// shrinks, closer to the data. Full test1 through wazero (regwasm bench --host wazero
-	// --full): linear memory 1.3 GiB at 50, 1.2 GiB at 20, req/s the same within noise.
+	// --full): linear memory 1.3 GiB at 50, 1.2 GiB at 20, req/s the same within noise. (That
+	// was before the arena stopped leaving garbage as it grows, 36fd41f; the tables' own peak
+	// now sets most of it: 971.5 MiB in BENCHMARKS.md.)
 	debug.SetGCPercent(20)
 }
 
