@@ -27,13 +27,10 @@ const (
 // appendLogRequest adds req, as it was applied, to a pending log batch: with the replay flag
 // and, for access, the person it resolved to.
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
-	rec := *req
-	rec.Flags = flagReplay
-	var person [36]byte
 	if req.Op == OpAccess {
-		rec.Person = res.Person.AppendText(person[:0])
+		return appendRequest(b, req, flagReplay, &res.Person)
 	}
-	return AppendRequest(b, &rec)
+	return appendRequest(b, req, flagReplay, nil)
 }
 
 // appendLogRecord frames a batch as one log record.

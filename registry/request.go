@@ -93,14 +93,33 @@ func (e *requestError) Error() string        { return ErrBadRequest.Error() + ":
 func (e *requestError) Is(target error) bool { return target == ErrBadRequest }
 
 // AppendRequest encodes req as one record of a request batch.
-func AppendRequest(b []byte, req *Request) []byte {
-	b = append(b, byte(req.Op), req.Flags)
+func AppendRequest(b []byte, req *Request) []byte { return appendRequest(b, req, req.Flags, nil) }
+
+// appendRequest is AppendRequest with flags for req.Flags and, when person is not nil, its
+// text for req.Person, written in place (the change log records the person an access
+// resolved to). BenchmarkAppendLogRequest under wasip1 through wazero: copying the request
+// to swap in the person and looping over an array of its four fields took 331-340 ns a
+// logged access; field by field, 273-289 ns (natively 42 -> 35 ns).
+func appendRequest(b []byte, req *Request, flags byte, person *GUID) []byte {
+	b = append(b, byte(req.Op), flags)
 	b = binary.AppendUvarint(b, uint64(req.When))
 	n, _ := fieldCount(req.Op)
-	for i, f := range [4][]byte{req.Person, req.Machine, req.URL, req.Arg} {
-		if i < n {
-			b = appendField(b, f)
-		}
+	if n == 0 {
+		return b
+	}
+	if person != nil {
+		b = person.AppendText(append(b, 36))
+	} else {
+		b = appendField(b, req.Person)
+	}
+	if n > 1 {
+		b = appendField(b, req.Machine)
+	}
+	if n > 2 {
+		b = appendField(b, req.URL)
+	}
+	if n > 3 {
+		b = appendField(b, req.Arg)
 	}
 	return b
 }

@@ -216,3 +216,14 @@ func TestRequestPathAllocations(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendLogRequest times logging one access (appendLogRequest), which every change
+// costs on top of the action.
+func BenchmarkAppendLogRequest(b *testing.B) {
+	req := Request{Op: OpAccess, When: 1_800_000_000, Machine: []byte(m1), URL: []byte("http://12345.netdata.rocks/"), Arg: []byte("test1")}
+	res := Result{Person: GUID{1, 2, 3}}
+	buf := make([]byte, 0, 1<<10)
+	for b.Loop() {
+		buf = appendLogRequest(buf[:0], &req, res)
+	}
+}
