@@ -82,30 +82,34 @@ func (t *internTable) lookup(s []byte, h uint32) (id uint32, slot int) {
 
 // ref returns the id of s, adding s if needed, and counts one more reference to it.
 func (t *internTable) ref(s []byte) uint32 {
-	if len(s) == 0 {
-		return 0
+	id, added := t.put(s, 1)
+	if !added {
+		t.addRef(id)
 	}
-	h := t.hash(s)
-	id, slot := t.lookup(s, h)
-	if id != 0 {
-		t.ents[id].refs++
-		return id
-	}
-	return t.add(s, h, slot, 1)
+	return id
 }
 
 // addNew adds s, unless it is empty or present, with no reference counted yet (a snapshot's
 // strings, whose links come later). It returns the id, or 0 when it added nothing.
 func (t *internTable) addNew(s []byte) uint32 {
+	if id, added := t.put(s, 0); added {
+		return id
+	}
+	return 0
+}
+
+// put returns the id of s, adding it with refs references if it is not present (added).
+// The empty string is id 0, never added.
+func (t *internTable) put(s []byte, refs uint32) (id uint32, added bool) {
 	if len(s) == 0 {
-		return 0
+		return 0, false
 	}
 	h := t.hash(s)
 	id, slot := t.lookup(s, h)
 	if id != 0 {
-		return 0
+		return id, false
 	}
-	return t.add(s, h, slot, 0)
+	return t.add(s, h, slot, refs), true
 }
 
 // add stores s, which is not present, with hash h and refs references; slot is where the
