@@ -196,7 +196,7 @@ func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Write
 	)
 	switch name {
 	case "native":
-		target, err = newNativeTarget(o.LogSync)
+		target, err = newNativeTarget(o.Persons, o.LogSync)
 	case "wazero":
 		target, err = newWazeroTarget(ctx, res, o.LogSync)
 	}
