@@ -7,7 +7,7 @@ package registry
 // change log, which re-creates the logged person).
 func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	const action = "access"
-	mg, ok := ParseGUID(req.Machine)
+	mg, ok := requestGUID(req, req.Machine)
 	if !ok || mg.IsZero() {
 		return r.fail(body, action, 500, ErrBadMachine)
 	}
@@ -18,7 +18,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	name := cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
 	when := req.When
 
-	pg, pok := ParseGUID(req.Person)
+	pg, pok := requestGUID(req, req.Person)
 	var pidx uint32
 	known := false
 	if pok && !pg.IsZero() {

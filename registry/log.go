@@ -14,7 +14,8 @@ import (
 // crc32c covers seq and batch. A record with an empty batch is a checkpoint: log compaction
 // leaves one holding the sequence number of the snapshot it follows. batch is a request batch (wasm/ABI.md) whose records carry the
 // replay flag, the resolved time and, for access, the person GUID the call resolved to, so
-// replay re-creates the same persons.
+// replay re-creates the same persons. In access records the person and machine GUIDs are 16
+// raw bytes (a 16-byte field, which no GUID text is); text is read too.
 const (
 	logName       = "registry.log"
 	logHeader     = 16
@@ -25,12 +26,18 @@ const (
 )
 
 // appendLogRequest adds req, as it was applied, to a pending log batch: with the replay flag
-// and, for access, the person it resolved to.
+// and, for access, the person it resolved to and its machine as 16 bytes each, not 36 of text.
+// Accesses are nearly all of a log: full test1 logs 76 bytes an access instead of 116, 1.9 GB
+// instead of 2.9 (perf on native test1's late phases: copying the log into the page cache
+// was about a sixth of the time).
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
 	if req.Op == OpAccess {
-		return appendRequest(b, req, flagReplay, &res.Person)
+		if mg, ok := ParseGUID(req.Machine); ok {
+			return appendRequest(b, req, flagReplay, &res.Person, &mg)
+		}
+		return appendRequest(b, req, flagReplay, &res.Person, nil)
 	}
-	return appendRequest(b, req, flagReplay, nil)
+	return appendRequest(b, req, flagReplay, nil, nil)
 }
 
 // appendLogRecord frames a batch as one log record.

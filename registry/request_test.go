@@ -156,7 +156,8 @@ func strings_upper(s string) string {
 }
 
 // appendLogRequest logs what was applied: AppendRequest's bytes with the replay flag and, for
-// an access, the person it resolved to (which replay re-creates).
+// an access, the person it resolved to (which replay re-creates) and the machine, both as 16
+// raw bytes.
 func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 	person := GUID{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe}
 	for _, req := range []Request{
@@ -168,11 +169,34 @@ func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 		want := req
 		want.Flags = flagReplay
 		if req.Op == OpAccess {
-			want.Person = []byte(person.String())
+			mg, _ := ParseGUID(m1)
+			want.Person, want.Machine = person[:], mg[:]
 		}
 		got := appendLogRequest([]byte("x"), &req, Result{Person: person})
 		if w := AppendRequest([]byte("x"), &want); string(got) != string(w) {
 			t.Errorf("op %d: logged %q, want %q", req.Op, got, w)
+		}
+	}
+}
+
+// A GUID field of 16 bytes is a GUID's raw bytes only in a change-log record: from a client
+// it is a bad GUID, as before; and a log record with GUID text (an older log) still replays.
+func TestRequestGUIDRawOnlyInReplay(t *testing.T) {
+	mg, _ := ParseGUID(m1)
+	r := newTestRegistry(t)
+	res, _ := r.Do(&Request{Op: OpAccess, When: 1, Machine: mg[:], URL: []byte("http://a/")}, nil)
+	if !errors.Is(res.Err, ErrBadMachine) {
+		t.Fatalf("16-byte machine from a client: %v, want ErrBadMachine", res.Err)
+	}
+	person := GUID{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x4d, 0xef, 0x90, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe}
+	for _, fields := range [][2][]byte{{person[:], mg[:]}, {[]byte(person.String()), []byte(m1)}} {
+		r := newTestRegistry(t)
+		res, _ := r.Do(&Request{Op: OpAccess, Flags: flagReplay, When: 1, Person: fields[0], Machine: fields[1], URL: []byte("http://a/")}, nil)
+		if res.Err != nil || res.Person != person {
+			t.Fatalf("replayed access with %q: person %v (%v), want %v", fields[0], res.Person, res.Err, person)
+		}
+		if _, ok := r.findMachine(&mg); !ok {
+			t.Fatalf("replayed access with %q: machine not created", fields[1])
 		}
 	}
 }
