@@ -19,13 +19,20 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	when := req.When
 
 	pg, pok := requestGUID(req, req.Person)
+	pok = pok && !pg.IsZero()
+	// Both lookups begin before either finishes, so that their cache misses overlap (probe).
+	var pp probe
+	if pok {
+		pp = r.personIndex.begin(&pg)
+	}
+	mp := r.machineIndex.begin(&mg)
 	var pidx uint32
 	known := false
-	if pok && !pg.IsZero() {
-		pidx, known = r.findPerson(&pg)
+	if pok {
+		pidx, known = r.personIndex.finish(pp, &pg, r.personGUID)
 	}
 	if !known {
-		if req.Flags&flagReplay != 0 && pok && !pg.IsZero() {
+		if req.Flags&flagReplay != 0 && pok {
 			pidx = r.newPerson(pg, when)
 		} else {
 			g, err := r.freshPersonGUID(when)
@@ -35,7 +42,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 			pidx = r.newPerson(g, when)
 		}
 	}
-	midx, known := r.findMachine(&mg)
+	midx, known := r.machineIndex.finish(mp, &mg, r.machineGUID)
 	if !known {
 		midx = r.newMachine(mg, when)
 	}

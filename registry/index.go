@@ -42,17 +42,34 @@ func (x *guidIndex) hash(g *GUID) uint64 {
 
 // find returns the index of g; guidAt reads the GUID of a table index.
 func (x *guidIndex) find(g *GUID, guidAt func(uint32) *GUID) (uint32, bool) {
+	return x.finish(x.begin(g), g, guidAt)
+}
+
+// probe is a lookup begun: the GUID's hash, its home slot and that slot's contents.
+//
+// # Notes
+//
+// On a large registry both the slot and the record it names are cache misses. access begins
+// the person's and the machine's lookups before finishing either, so that the two slot misses
+// overlap instead of following one another.
+type probe struct{ h, i, s uint64 }
+
+func (x *guidIndex) begin(g *GUID) probe {
 	h := x.hash(g)
+	i := h & uint64(len(x.slots)-1)
+	return probe{h, i, x.slots[i]}
+}
+
+// finish completes a lookup begun with begin (the index unchanged since).
+func (x *guidIndex) finish(p probe, g *GUID, guidAt func(uint32) *GUID) (uint32, bool) {
 	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := x.slots[i]
-		if s == 0 {
-			return 0, false
-		}
-		if s>>32 == h && guidAt(uint32(s)-1).equal(g) {
+	for i, s := p.i, p.s; s != 0; s = x.slots[i] {
+		if s>>32 == p.h && guidAt(uint32(s)-1).equal(g) {
 			return uint32(s) - 1, true
 		}
+		i = (i + 1) & mask
 	}
+	return 0, false
 }
 
 // insert adds idx for g, which must not be present.
