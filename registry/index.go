@@ -33,8 +33,8 @@ func newGUIDIndex() guidIndex {
 
 // hash is the 32 bits of g's hash a slot keeps.
 func (x *guidIndex) hash(g *GUID) uint64 {
-	a := binary.LittleEndian.Uint64(g[:8]) ^ x.k0
-	b := binary.LittleEndian.Uint64(g[8:]) ^ x.k1
+	a := word(g[:8]) ^ x.k0
+	b := word(g[8:]) ^ x.k1
 	hi, lo := bits.Mul64(a, b)
 	h := hi ^ lo
 	return (h ^ h>>32) & 0xffffffff
