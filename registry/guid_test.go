@@ -85,3 +85,18 @@ func FuzzParseGUID(f *testing.F) {
 	f.Add("0123456g-89ab-cdef-0123-456789abcdef")
 	f.Fuzz(func(t *testing.T, s string) { checkParseGUID(t, s) })
 }
+
+// BenchmarkParseGUID: every access parses two (person and machine).
+func BenchmarkParseGUID(b *testing.B) {
+	s := []byte("01234567-89ab-cdef-1032-547698BADCFE")
+	var g GUID
+	for b.Loop() {
+		var ok bool
+		if g, ok = ParseGUID(s); !ok {
+			b.Fatal("not parsed")
+		}
+	}
+	if g.IsZero() {
+		b.Fatal("zero")
+	}
+}
