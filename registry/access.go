@@ -108,7 +108,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	m.last = when
 	r.accesses++
 
-	res := Result{Status: 200, Person: p.guid, Changed: true}
+	res := Result{Status: 200, Person: p.guid, Changed: true, machine: mg}
 	if req.Flags&FlagQuiet != 0 {
 		return res, body
 	}

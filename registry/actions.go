@@ -48,6 +48,8 @@ type Result struct {
 	Person  GUID  // the person the action resolved to; zero when none
 	Changed bool  // the action changed the registry (and must be logged)
 	Err     error // why Status is not 200
+
+	machine GUID // access: the machine, parsed, for the change log
 }
 
 // Do runs one action and appends its netdata JSON body to body.

@@ -31,10 +31,10 @@ const (
 // instead of 2.9 (perf on native test1's late phases: copying the log into the page cache
 // was about a sixth of the time).
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
+	if req.Op == OpAccess && !res.machine.IsZero() { // set by every access that changed
+		return appendRequest(b, req, flagReplay, &res.Person, &res.machine)
+	}
 	if req.Op == OpAccess {
-		if mg, ok := ParseGUID(req.Machine); ok {
-			return appendRequest(b, req, flagReplay, &res.Person, &mg)
-		}
 		return appendRequest(b, req, flagReplay, &res.Person, nil)
 	}
 	return appendRequest(b, req, flagReplay, nil, nil)

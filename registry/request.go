@@ -100,7 +100,8 @@ func AppendRequest(b []byte, req *Request) []byte { return appendRequest(b, req,
 // records the GUIDs an access resolved to that way (requestGUID reads them back).
 // BenchmarkAppendLogRequest under wasip1 through wazero: copying the request to swap in the
 // person and looping over an array of its four fields took 331-340 ns a logged access; field
-// by field, 273-289 ns (natively 42 -> 35 ns).
+// by field, 273-289 ns (natively 42 -> 35 ns); with both GUIDs as 16 bytes, 181 ns (natively
+// 15).
 func appendRequest(b []byte, req *Request, flags byte, person, machine *GUID) []byte {
 	b = append(b, byte(req.Op), flags)
 	b = binary.AppendUvarint(b, uint64(req.When))

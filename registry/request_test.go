@@ -172,7 +172,8 @@ func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 			mg, _ := ParseGUID(m1)
 			want.Person, want.Machine = person[:], mg[:]
 		}
-		got := appendLogRequest([]byte("x"), &req, Result{Person: person})
+		mg, _ := ParseGUID(req.Machine)
+		got := appendLogRequest([]byte("x"), &req, Result{Person: person, machine: mg})
 		if w := AppendRequest([]byte("x"), &want); string(got) != string(w) {
 			t.Errorf("op %d: logged %q, want %q", req.Op, got, w)
 		}
@@ -245,7 +246,7 @@ func TestRequestPathAllocations(t *testing.T) {
 // costs on top of the action.
 func BenchmarkAppendLogRequest(b *testing.B) {
 	req := Request{Op: OpAccess, When: 1_800_000_000, Machine: []byte(m1), URL: []byte("http://12345.netdata.rocks/"), Arg: []byte("test1")}
-	res := Result{Person: GUID{1, 2, 3}}
+	res := Result{Person: GUID{1, 2, 3}, machine: GUID{4, 5, 6}} // as access returns it
 	buf := make([]byte, 0, 1<<10)
 	for b.Loop() {
 		buf = appendLogRequest(buf[:0], &req, res)
