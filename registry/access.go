@@ -51,8 +51,9 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 		r.refreshURLSpans()
 	}
 	uid := uint32(0)
-	for _, mu := range r.machineBlock(&r.machines[midx]) {
-		if int(mu.n) == len(url) && sameBytes(r.urls.arena[mu.off:mu.off+mu.n], url) {
+	blk := r.machineBlock(&r.machines[midx])
+	for j := range blk {
+		if mu := &blk[j]; int(mu.n) == len(url) && r.sameURL(mu, url) {
 			uid = mu.url
 			break
 		}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -201,5 +202,31 @@ func TestPersonURLFilter(t *testing.T) {
 	access(t, r, 30, p, m1, "http://3/", "n") // re-linked after its delete
 	if r.findPersonURLID(&r.persons[pidx], r.urls.find([]byte("http://3/"))) < 0 {
 		t.Fatal("re-accessed URL not found")
+	}
+}
+
+// A machine's URLs are told apart by their bytes past the part a machineURL holds (head), and
+// by a difference inside it: each access counts on its own URL.
+func TestMachineURLHead(t *testing.T) {
+	r := newTestRegistry(t)
+	long := "http://" + strings.Repeat("a", machineURLHead) + "/x"
+	urls := []string{long, long[:len(long)-1] + "y", "http://short/", "http://shorT/", long}
+	for i, u := range urls {
+		if res, _ := r.Do(&Request{Op: OpAccess, When: uint32(10 + i), Machine: []byte(m1), URL: []byte(u)}, nil); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+	}
+	mg, _ := ParseGUID(m1)
+	midx, _ := r.findMachine(&mg)
+	got := map[string]uint32{}
+	for _, mu := range r.machineBlock(&r.machines[midx]) {
+		got[string(r.urls.bytes(mu.url))] = mu.usage & usageMask
+	}
+	want := map[string]uint32{long: 2, urls[1]: 1, "http://short/": 1, "http://shorT/": 1}
+	if !maps.Equal(got, want) {
+		t.Fatalf("machine URLs and usages %v, want %v", got, want)
+	}
+	if err := r.checkInvariants(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -83,6 +83,24 @@ type machineURL struct {
 	// reading the intern entry first (a cache miss: 15% of test1's time at full size). They
 	// are refreshed after the arena compacts (Registry.urlSpansGen).
 	off, n uint32
+	// head holds the URL's first bytes, so that access compares a URL that fits (most do)
+	// without reading the arena either (sameURL).
+	head [machineURLHead]byte
+}
+
+// machineURLHead is how many bytes of its URL a machineURL holds: a 56-byte entry. Full
+// test1's URLs (http://<n>.netdata.rocks/) fit; the arena's cache miss they save was 10% of
+// its random phases (A/B natively: slowest phase 692K/710K -> 776K/814K req/s with the
+// comparison skipped altogether), for 13.5 MB more at 422K machine-URLs.
+const machineURLHead = 32
+
+// sameURL reports whether mu's URL is url (whose length the caller has compared).
+func (r *Registry) sameURL(mu *machineURL, url []byte) bool {
+	if len(url) <= len(mu.head) {
+		return sameBytes(mu.head[:len(url)], url)
+	}
+	return sameBytes(mu.head[:], url[:len(mu.head)]) &&
+		sameBytes(r.urls.arena[mu.off+uint32(len(mu.head)):mu.off+mu.n], url[len(mu.head):])
 }
 
 const (
@@ -140,7 +158,9 @@ func (r *Registry) findPersonURL(p *person, url uint32) int {
 }
 
 func (r *Registry) findMachineURL(m *machine, url uint32) int {
-	for i, mu := range r.machineBlock(m) {
+	blk := r.machineBlock(m)
+	for i := range blk {
+		mu := &blk[i]
 		if mu.url == url {
 			return i
 		}
@@ -238,6 +258,7 @@ func (r *Registry) maybeCompactPersons() {
 func (r *Registry) withSpan(mu machineURL) machineURL {
 	e := &r.urls.ents[mu.url]
 	mu.off, mu.n = e.off, e.n
+	copy(mu.head[:], r.urls.arena[e.off:e.off+e.n])
 	return mu
 }
 
