@@ -29,7 +29,7 @@ import (
 // GUID order, as after a restart), over a temporary directory. With REGWASM_SNAP_LOG=1 the
 // workload runs through a Store instead, with "log sync = save" as `regwasm bench` runs it,
 // and the Store benchmarks use that store: the first save finds the whole workload in the
-// log (2.8 GB at full size) and compacts it. Run them with -benchtime 1x to time that save.
+// log (1.9 GB at full size) and compacts it. Run them with -benchtime 1x to time that save.
 const snapStart = 1_700_000_000
 
 var snapState struct {
