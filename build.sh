@@ -116,20 +116,21 @@ cmd_test() {
 }
 
 # cmd_bench: test1 on all four hosts, side by side. Without arguments: full size (1M persons,
-# 25M requests, ~25 min here), rewriting BENCHMARKS.md and docs/bench.svg, then the large
-# random differential (50,000 actions) on every host. With --small, or
+# 25M requests, ~15 min here; native three times, each phase reported as its median), rewriting
+# BENCHMARKS.md and docs/bench.svg, then the large random differential (50,000 actions) on
+# every host. With --small, or
 # any flags of `regwasm bench` and tests/web/bench.mjs (--persons N --machines M ...), the
 # report goes to tests/out/ instead, so a quick run never overwrites the recorded one.
 cmd_bench() {
-	local scale=(--full) md=BENCHMARKS.md svg=docs/bench.svg
+	local scale=(--full) runs=(--native-runs 3) md=BENCHMARKS.md svg=docs/bench.svg
 	if [ $# -gt 0 ]; then
-		scale=() md=$OUT/BENCHMARKS.md svg=$OUT/bench.svg
+		scale=() runs=() md=$OUT/BENCHMARKS.md svg=$OUT/bench.svg
 		if [ "$1" = --small ]; then shift; scale=(--persons 20000 --machines 4000); fi
 	fi
 	build_all
 	ensure_chromium
 	log "test1 on native and wazero"
-	./bin/regwasm bench "${scale[@]}" --http --json "$OUT/bench-go.json" "$@"
+	./bin/regwasm bench "${scale[@]}" "${runs[@]}" --http --json "$OUT/bench-go.json" "$@"
 	log "test1 on Node and Chromium"
 	node tests/web/bench.mjs "${scale[@]}" --json "$OUT/bench-js.json" "$@"
 	log "writing $md and $svg"

@@ -17,6 +17,11 @@ func printBench(w io.Writer, rep *benchReport) {
 	fmt.Fprintf(w, "\ntest1: %s persons, %s machines, %d rounds, batches of %d, seed %d, log sync = %s (%s, %d CPUs)\n\n",
 		humanCount(uint64(o.Persons)), humanCount(uint64(o.Machines)), o.Rounds, o.Batch, o.Seed, o.LogSync, rep.GoVersion, rep.Machine.Cores)
 	printPhases(w, rep.Hosts)
+	for _, h := range rep.Hosts {
+		if n := len(h.RunsPerSecond); n > 1 {
+			fmt.Fprintf(w, "(%s: each phase the median of %d runs)\n", h.Host, n)
+		}
+	}
 	fmt.Fprintln(w)
 	for _, h := range rep.Hosts {
 		fmt.Fprintf(w, "%-6s  %s\n", h.Host, h.Storage)

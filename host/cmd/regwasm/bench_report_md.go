@@ -161,6 +161,9 @@ func writeThroughput(p func(string, ...any), r *mergedReport) {
 	p("A phase's rate is its requests over the time spent in the calls (the prototype timed only its")
 	p("`registry_request` calls too); building the batches is the client's work and is not timed.")
 	p("Run to run, expect ±20-30%% on a shared 2-vCPU machine.")
+	if native != nil && len(native.RunsPerSecond) > 1 {
+		p("Native's figures are each phase's median over %d runs (`--native-runs`); every run's are in the JSON.", len(native.RunsPerSecond))
+	}
 	p("")
 }
 

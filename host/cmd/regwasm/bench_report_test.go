@@ -128,3 +128,28 @@ func TestBenchReportScales(t *testing.T) {
 		t.Error("a ratio between different scales")
 	}
 }
+
+// Runs of one host merge into each phase's median, the runs kept; the report says so.
+func TestMedianPhases(t *testing.T) {
+	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	runs := []*hostResults{fakeHost("native", full, 900e3), fakeHost("native", full, 720e3), fakeHost("native", full, 750e3)}
+	runs[0].Phases[7].PerSecond = 600e3 // one slow phase in the first run
+	m := medianPhases(runs)
+	if m != runs[2] || len(m.RunsPerSecond) != 3 || m.RunsPerSecond[1][0] != 720e3 {
+		t.Fatalf("merged %p with runs %v, want the last run carrying all three", m, m.RunsPerSecond)
+	}
+	for i, p := range m.Phases {
+		want := 750e3
+		if i == 7 {
+			want = 720e3 // 600K, 720K, 750K
+		}
+		if p.PerSecond != want || p.Seconds != float64(p.Requests)/want {
+			t.Fatalf("phase %d: %.0f req/s in %.3f s, want the median %.0f", i, p.PerSecond, p.Seconds, want)
+		}
+	}
+	r := &mergedReport{Hosts: []*hostResults{m}}
+	row := r.targets()[0]
+	if !strings.Contains(row.figure, "720K (mixed 3; fastest 750K; per phase the median of 3 runs, whose slowest were 600K, 720K, 750K)") || row.mark != markPass {
+		t.Fatalf("target row %+v", row)
+	}
+}
