@@ -53,14 +53,14 @@ func parseBatch(data []byte, reqs []Request, internal bool) ([]Request, error) {
 		if req.Flags&flagReplay != 0 && !internal {
 			return reqs, badRequest("reserved flag at offset", start)
 		}
-		when, k := binary.Uvarint(data[off:])
+		when, k := uvarint(data[off:])
 		if k <= 0 || when > 1<<32-1 {
 			return reqs, badRequest("bad time at offset", start)
 		}
 		req.When = uint32(when)
 		off += k
 		for i := 0; i < n; i++ {
-			l, k := binary.Uvarint(data[off:])
+			l, k := uvarint(data[off:])
 			if k <= 0 || l > MaxFieldLength || l > uint64(len(data)-off-k) {
 				return reqs, badRequest("bad field at offset", off)
 			}
@@ -81,6 +81,15 @@ func parseBatch(data []byte, reqs []Request, internal bool) ([]Request, error) {
 		reqs = append(reqs, req)
 	}
 	return reqs, nil
+}
+
+// uvarint is binary.Uvarint with the one-byte case (every field length under 128) inlined:
+// under GOARCH=wasm a call costs more than the decoding.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return binary.Uvarint(b)
 }
 
 func badRequest(what string, n int) error {
