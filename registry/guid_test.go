@@ -5,6 +5,44 @@ import (
 	"testing"
 )
 
+// guidHexPos are the offsets of the 16 hex pairs in the canonical form.
+var guidHexPos = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// appendTextRef is the plain digit-at-a-time printer AppendText must agree with.
+func appendTextRef(g GUID) string {
+	t := []byte("00000000-0000-0000-0000-000000000000")
+	for j, i := range guidHexPos {
+		t[i], t[i+1] = hexDigits[g[j]>>4], hexDigits[g[j]&15]
+	}
+	return string(t)
+}
+
+// AppendText prints every byte value at every position as the plain printer does, after
+// whatever the buffer held.
+func TestAppendText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for pos := range 16 {
+		for v := range 256 {
+			var g GUID
+			for i := range g {
+				g[i] = byte(rng.Uint32())
+			}
+			g[pos] = byte(v)
+			if got, want := string(g.AppendText([]byte("x"))), "x"+appendTextRef(g); got != want {
+				t.Fatalf("AppendText(%x) = %q, want %q", g[:], got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendText(b *testing.B) {
+	g := GUID{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe}
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		buf = g.AppendText(buf[:0])
+	}
+}
+
 // parseGUIDRef is the plain digit-at-a-time parser ParseGUID must agree with.
 func parseGUIDRef(s string) (g GUID, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
