@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regwasm/regwasm/registry"
+	"github.com/regwasm/regwasm/registry/dirfs"
 	"github.com/regwasm/regwasm/registry/test1"
 )
 
@@ -91,21 +93,48 @@ type syncProbe struct {
 	P90Seconds   float64 `json:"p90_seconds"`
 }
 
+// logBatchBytes is what one batch of test1's accesses adds to a change log: the core logs
+// one through a registry.Store in dir and the log's growth is measured.
+func logBatchBytes(dir string, batch int) (int, error) {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return 0, err
+	}
+	d, err := dirfs.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	st, err := registry.OpenStore(d, nil)
+	if err != nil {
+		return 0, err
+	}
+	before := st.Check().LogBytes
+	machine := "01234567-89ab-7def-8123-456789abcdef"
+	var b []byte
+	for i := range batch {
+		b = test1.AppendAccess(b, uint32(time.Now().Unix()), "", machine, "http://"+strconv.Itoa(100000+i)+".netdata.rocks/")
+	}
+	if _, err := st.Handle(b, nil); err != nil {
+		return 0, err
+	}
+	return st.Check().LogBytes - before, nil
+}
+
 // probeSync measures appends of a typical batch's size followed by fsync in a temporary
 // directory under dir (where the hosts kept their files).
 func probeSync(dir string, hosts []*hostResults) (*syncProbe, error) {
 	if len(hosts) == 0 {
 		return nil, nil
 	}
-	batch := hosts[0].Options.Batch
-	guid := "01234567-89ab-7def-8123-456789abcdef"
-	// The log records an access as its request, with both GUIDs as 16 bytes instead of 36.
-	size := batch * (len(test1.AppendAccess(nil, uint32(time.Now().Unix()), guid, guid, "http://123456.netdata.rocks/")) - 2*20)
 	tmp, err := os.MkdirTemp(dir, "regwasm-bench-sync-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	size, err := logBatchBytes(filepath.Join(tmp, "store"), hosts[0].Options.Batch)
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(filepath.Join(tmp, "registry.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
