@@ -31,13 +31,10 @@ const (
 // instead of 2.9 (perf on native test1's late phases: copying the log into the page cache
 // was about a sixth of the time).
 func appendLogRequest(b []byte, req *Request, res Result) []byte {
-	if req.Op == OpAccess && !res.machine.IsZero() { // set by every access that changed
-		return appendRequest(b, req, flagReplay, &res.Person, &res.machine)
+	if req.Op != OpAccess {
+		return appendRequest(b, req, flagReplay, nil, nil)
 	}
-	if req.Op == OpAccess {
-		return appendRequest(b, req, flagReplay, &res.Person, nil)
-	}
-	return appendRequest(b, req, flagReplay, nil, nil)
+	return appendRequest(b, req, flagReplay, &res.Person, &res.machine) // access sets both when it changes
 }
 
 // appendLogRecord frames a batch as one log record.
