@@ -17,9 +17,10 @@ package registry
 // most memory the registry ever needs, and in WebAssembly linear memory never shrinks: with
 // compaction once free space reached half the live size (the first rule), full test1 peaked at
 // 41M elements for 27M live and the module's memory at 1.2 GiB; at a quarter, 8 compactions
-// instead of 4 and 1000 MiB; at an eighth (now), 924 MiB and req/s the same within noise (976 MiB
-// in BENCHMARKS.md's run of the final code). A compaction is cheap: BenchmarkCompact moves
-// half a million 20-URL blocks in 9 ms natively and 24 ms in the module.
+// instead of 4 and 1000 MiB; at an eighth (now), 924 MiB and req/s the same within noise
+// (926 MiB in BENCHMARKS.md's latest full run, with machine-URLs 32 bytes larger). A
+// compaction is cheap: BenchmarkCompact moves half a million 20-URL blocks in 9 ms natively
+// and 24 ms in the module.
 type blockArena[T any] struct {
 	chunks    [][]T
 	tail      uint32       // next unused offset; chunks beyond it are not allocated

@@ -133,8 +133,9 @@ func hexChars(x uint32) uint64 {
 //
 // Comparing [16]byte with == calls runtime.memequal under GOARCH=wasm, a loop a byte at a
 // time: 50 ns through wazero, against 9 ns for two 64-bit loads (BenchmarkCompare under
-// wasip1; word makes each one load there, and equal small enough to inline). Natively the two cost the same. (In test1 the comparison is where a guidIndex
-// probe first reads the record, so its cache miss, which no comparison avoids, shows there.)
+// wasip1; word makes each one load there, and equal small enough to inline). Natively the
+// two cost the same. (In test1 the comparison is where a guidIndex probe first reads the
+// record, so its cache miss, which no comparison avoids, shows there.)
 func (g *GUID) equal(h *GUID) bool {
 	return word(g[:8]) == word(h[:8]) && word(g[8:]) == word(h[8:])
 }

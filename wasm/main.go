@@ -41,7 +41,7 @@ func init() {
 	// shrinks, closer to the data. Full test1 through wazero (regwasm bench --host wazero
 	// --full): linear memory 1.3 GiB at 50, 1.2 GiB at 20, req/s the same within noise. (That
 	// was before the arena stopped leaving garbage as it grows, 36fd41f; the tables' own peak
-	// now sets most of it: 976 MiB in BENCHMARKS.md.)
+	// now sets most of it: 926 MiB in BENCHMARKS.md.)
 	debug.SetGCPercent(20)
 }
 
