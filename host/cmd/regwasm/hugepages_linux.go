@@ -38,7 +38,8 @@ func reserveHugeHeap(n int) {
 // adviseHeapHugePages advises every large private anonymous mapping of the process (Go's
 // heap) to use transparent huge pages, and returns how many bytes it advised. The advice only
 // flags the mapping: errors leave ordinary pages and are ignored. Reading /proc/self/maps and
-// advising cost some tens of microseconds.
+// advising take 55 µs (BenchmarkAdviseHeapHugePages): every 100 batches of test1, about
+// 0.05% of the time.
 func adviseHeapHugePages() (advised uint64) {
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {

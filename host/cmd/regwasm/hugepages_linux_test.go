@@ -17,3 +17,11 @@ func TestAdviseHeapHugePages(t *testing.T) {
 		t.Fatalf("advised %d bytes of the heap, want at least %d", got, n)
 	}
 }
+
+// BenchmarkAdviseHeapHugePages is the renewal's cost, paid every adviseEvery batches.
+func BenchmarkAdviseHeapHugePages(b *testing.B) {
+	reserveHugeHeap(256 << 20)
+	for b.Loop() {
+		adviseHeapHugePages()
+	}
+}
