@@ -160,16 +160,18 @@ func TestHello(t *testing.T) {
 }
 
 // Machine URLs keep where their bytes are in the URL arena (machineURL.off); after the arena
-// compacts, access must compare the bytes' new place, not the old one.
+// compacts, access must compare the bytes' new place, not the old one. (The URL is longer than
+// a machineURL's head, so the comparison reads the arena.)
 func TestMachineURLSpansFollowArenaCompaction(t *testing.T) {
 	r := newTestRegistry(t)
+	url := "http://" + strings.Repeat("a", machineURLHead) + "/"
 	pad := r.urls.ref([]byte("http://" + strings.Repeat("x", 1<<17))) // first in the arena
-	res, _ := r.Do(&Request{Op: OpAccess, When: 100, Machine: []byte(m1), URL: []byte("http://a/")}, nil)
-	r.urls.unref(pad) // frees over half the arena: it compacts, moving http://a/ down
+	res, _ := r.Do(&Request{Op: OpAccess, When: 100, Machine: []byte(m1), URL: []byte(url)}, nil)
+	r.urls.unref(pad) // frees over half the arena: it compacts, moving url down
 	if r.urls.gen == 0 {
 		t.Fatal("the URL arena did not compact")
 	}
-	access(t, r, 200, res.Person.String(), m1, "http://a/", "a")
+	access(t, r, 200, res.Person.String(), m1, url, "a")
 	m := &r.machines[0]
 	if blk := r.machineBlock(m); len(blk) != 1 || blk[0].usage != 2 {
 		t.Fatalf("machine URLs after compaction: %+v", blk)
