@@ -252,3 +252,26 @@ func BenchmarkAppendLogRequest(b *testing.B) {
 		buf = appendLogRequest(buf[:0], &req, res)
 	}
 }
+
+// What access returns is what the log needs: its record, replayed into another registry,
+// re-creates the same person and machine. (appendLogRequest takes the machine from Result.)
+func TestLoggedAccessReplays(t *testing.T) {
+	r := newTestRegistry(t)
+	req := Request{Op: OpAccess, When: 7, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")}
+	res, _ := r.Do(&req, nil)
+	if !res.Changed {
+		t.Fatalf("access: %+v", res)
+	}
+	reqs, err := parseBatch(appendLogRequest(nil, &req, res), nil, true)
+	if err != nil || len(reqs) != 1 {
+		t.Fatalf("log record: %v %v", reqs, err)
+	}
+	r2 := newTestRegistry(t)
+	if got, _ := r2.Do(&reqs[0], nil); got.Err != nil || got.Person != res.Person {
+		t.Fatalf("replayed: %+v, want person %v", got, res.Person)
+	}
+	mg, _ := ParseGUID(m1)
+	if _, ok := r2.findMachine(&mg); !ok {
+		t.Fatal("replayed access did not create its machine")
+	}
+}
