@@ -5,15 +5,15 @@ package registry
 // Everything is validated before anything changes. Unknown, empty or invalid person GUIDs get
 // a new person with a fresh time-based GUID, never the one sent (except when replaying the
 // change log, which re-creates the logged person).
-func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
+func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	const action = "access"
 	mg, ok := requestGUID(req, req.Machine)
 	if !ok || mg.IsZero() {
-		return r.fail(body, action, 500, ErrBadMachine)
+		return r.failTo(res, body, action, 500, ErrBadMachine)
 	}
 	url, err := r.cleanURL(req.URL)
 	if err != nil {
-		return r.fail(body, action, 400, err)
+		return r.failTo(res, body, action, 400, err)
 	}
 	name := cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
 	when := req.When
@@ -37,7 +37,7 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 		} else {
 			g, err := r.freshPersonGUID(when)
 			if err != nil {
-				return r.fail(body, action, 500, err)
+				return r.failTo(res, body, action, 500, err)
 			}
 			pidx = r.newPerson(g, when)
 		}
@@ -70,8 +70,8 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 		} else {
 			uid = r.urls.ref(url)
 		}
-		r.appendPersonURL(p, personURL{url: uid, machine: midx, name: r.names.ref(name),
-			first: when, last: when, usage: 1})
+		pu := r.appendPersonURL(p, uid)
+		pu.machine, pu.name, pu.first, pu.last, pu.usage = midx, r.names.ref(name), when, when, 1
 		p = &r.persons[pidx]
 	} else {
 		pu := &r.personBlock(p)[i]
@@ -98,7 +98,8 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	m := &r.machines[midx]
 	if j := r.findMachineURL(m, uid); j < 0 {
 		r.urls.addRef(uid)
-		r.appendMachineURL(m, machineURL{url: uid, first: when, last: when, usage: 1})
+		mu := r.appendMachineURL(m, uid)
+		mu.first, mu.last, mu.usage = when, when, 1
 		m = &r.machines[midx]
 	} else {
 		mu := &r.machineBlock(m)[j]
@@ -109,15 +110,16 @@ func (r *Registry) access(req *Request, body []byte) (Result, []byte) {
 	m.last = when
 	r.accesses++
 
-	res := Result{Status: 200, Person: p.guid, Changed: true, machine: mg}
+	// Field by field, not a Result literal: see do.
+	res.Status, res.Person, res.Changed, res.Err, res.machine = 200, p.guid, true, nil, mg
 	if req.Flags&FlagQuiet != 0 {
-		return res, body
+		return body
 	}
 	body = r.appendHeader(body, action, "ok")
 	body = append(body, `,"person_guid":`...)
 	body = appendGUIDString(body, p.guid)
 	body = r.appendPersonURLs(body, p)
-	return res, append(body, '}')
+	return append(body, '}')
 }
 
 // findPersonURLID is findPersonURL for an id that may be 0 (URL not interned yet).

@@ -61,7 +61,7 @@ func FuzzLogReplay(f *testing.F) {
 		{Op: OpDelete, When: 200, Person: []byte(m1), Machine: []byte(m2), URL: []byte("http://a/"), Arg: []byte("http://a/")},
 		{Op: OpExpire, When: 300},
 	} {
-		batch = appendLogRequest(batch, &req, Result{Person: GUID{1}})
+		batch = appendLogRequest(batch, &req, &Result{Person: GUID{1}})
 	}
 	second := appendLogRecord(nil, 2, batch[:len(batch)/2])
 	f.Add(batch, second)

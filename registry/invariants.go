@@ -58,7 +58,9 @@ func (r *Registry) checkInvariants() error {
 		for _, mu := range r.machineBlock(m) {
 			urlRefs[mu.url]++
 			mlinks++
-			if r.urlSpansGen == r.urls.gen && r.withSpan(mu) != mu {
+			want := mu
+			r.setSpan(&want)
+			if r.urlSpansGen == r.urls.gen && want != mu {
 				return errors.New("registry: machine URL span stale at " + strconv.Itoa(i))
 			}
 		}

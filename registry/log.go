@@ -30,7 +30,7 @@ const (
 // Accesses are nearly all of a log: full test1 logs 76 bytes an access instead of 116, 1.9 GB
 // instead of 2.9 (perf on native test1's late phases: copying the log into the page cache
 // was about a sixth of the time).
-func appendLogRequest(b []byte, req *Request, res Result) []byte {
+func appendLogRequest(b []byte, req *Request, res *Result) []byte {
 	if req.Op != OpAccess {
 		return appendRequest(b, req, flagReplay, nil, nil)
 	}

@@ -300,8 +300,8 @@ func (r *Registry) importPersonURL(pidx uint32, u *netdataURL) string {
 	p := &r.persons[pidx]
 	i := r.findPersonURLID(p, r.urls.find(url))
 	if i < 0 {
-		r.appendPersonURL(p, personURL{url: r.urls.ref(url), machine: midx, name: r.names.ref(name),
-			first: u.first, last: u.last, usage: u.usage})
+		pu := r.appendPersonURL(p, r.urls.ref(url))
+		pu.machine, pu.name, pu.first, pu.last, pu.usage = midx, r.names.ref(name), u.first, u.last, u.usage
 		return ""
 	}
 	pu := &r.personBlock(p)[i]
@@ -331,7 +331,8 @@ func (r *Registry) importMachineURL(midx uint32, u *netdataURL) string {
 	m := &r.machines[midx]
 	j := r.findMachineURLID(m, r.urls.find(url))
 	if j < 0 {
-		r.appendMachineURL(m, machineURL{url: r.urls.ref(url), first: u.first, last: u.last, usage: u.usage})
+		mu := r.appendMachineURL(m, r.urls.ref(url))
+		mu.first, mu.last, mu.usage = u.first, u.last, u.usage
 		return ""
 	}
 	mu := &r.machineBlock(m)[j]

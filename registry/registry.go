@@ -32,6 +32,7 @@ type Registry struct {
 	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
 	reqs            []Request // Handle's parsed batch, reused
 	body            []byte    // Handle's body buffer, reused
+	res             Result    // Handle's result, reused (do fills every field)
 }
 
 // person is one browser identity. Its URLs are the block [off, off+n) of personURLs.
@@ -201,26 +202,34 @@ func (r *Registry) findMachine(g *GUID) (uint32, bool) {
 	return r.machineIndex.find(g, r.machineGUID)
 }
 
-// appendPersonURL adds pu at the end of p's block, growing it if full.
-func (r *Registry) appendPersonURL(p *person, pu personURL) {
+// appendPersonURL adds an entry for URL id url at the end of p's block, growing it if full,
+// and returns it. The caller sets every other field: the slot holds what was there before
+// (built in place, not copied in: see Registry.do).
+func (r *Registry) appendPersonURL(p *person, url uint32) *personURL {
 	if p.n == p.cap {
 		p.off, p.cap = r.personURLs.grow(p.off, p.n, p.cap, p.n+1)
 	}
 	p.n++
-	r.personURLs.block(p.off, p.n)[p.n-1] = pu
-	p.urlBits |= urlBit(pu.url)
+	p.urlBits |= urlBit(url)
 	r.personLinks++
+	// Compaction moves blocks, so it comes before the entry's address is taken.
 	r.maybeCompactPersons()
+	pu := &r.personURLs.block(p.off, p.n)[p.n-1]
+	pu.url = url
+	return pu
 }
 
-func (r *Registry) appendMachineURL(m *machine, mu machineURL) {
-	mu = r.withSpan(mu)
+// appendMachineURL is appendPersonURL for a machine: the caller sets first, last and usage.
+func (r *Registry) appendMachineURL(m *machine, url uint32) *machineURL {
 	if m.n == m.cap {
 		m.off, m.cap = r.machineURLs.grow(m.off, m.n, m.cap, m.n+1)
 	}
 	m.n++
-	r.machineURLs.block(m.off, m.n)[m.n-1] = mu
 	r.machLinks++
+	mu := &r.machineURLs.block(m.off, m.n)[m.n-1]
+	mu.url = url
+	r.setSpan(mu)
+	return mu
 }
 
 // removePersonURL drops entry i of p's block, keeping the order of the others (responses list
@@ -254,12 +263,12 @@ func (r *Registry) maybeCompactPersons() {
 	r.personURLs.compact(refs, func(owner, off uint32) { r.persons[owner].off = off })
 }
 
-// withSpan returns mu with the place of its URL's bytes filled in.
-func (r *Registry) withSpan(mu machineURL) machineURL {
+// setSpan fills in the place of mu's URL bytes and its head.
+func (r *Registry) setSpan(mu *machineURL) {
 	e := &r.urls.ents[mu.url]
 	mu.off, mu.n = e.off, e.n
+	mu.head = [machineURLHead]byte{}
 	copy(mu.head[:], r.urls.arena[e.off:e.off+e.n])
-	return mu
 }
 
 // refreshURLSpans makes every machineURL's span right after the URL arena compacted.
@@ -267,7 +276,7 @@ func (r *Registry) refreshURLSpans() {
 	for i := range r.machines {
 		blk := r.machineBlock(&r.machines[i])
 		for k := range blk {
-			blk[k] = r.withSpan(blk[k])
+			r.setSpan(&blk[k])
 		}
 	}
 	r.urlSpansGen = r.urls.gen

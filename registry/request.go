@@ -190,7 +190,7 @@ func ParseResponses(data []byte) ([]Response, error) {
 // ErrBadRequest. Requests without a time get Config.Now. changed, when not nil, is called
 // after every action that changed the registry (the persistence layer logs it there); an error
 // from it stops the batch and is returned with the responses so far.
-func (r *Registry) Handle(batch, out []byte, changed func(*Request, Result) error) ([]byte, error) {
+func (r *Registry) Handle(batch, out []byte, changed func(*Request, *Result) error) ([]byte, error) {
 	reqs, err := ParseBatch(batch, r.reqs[:0])
 	r.reqs = reqs[:0]
 	if err != nil {
@@ -199,16 +199,16 @@ func (r *Registry) Handle(batch, out []byte, changed func(*Request, Result) erro
 	return r.run(reqs, out, changed)
 }
 
-func (r *Registry) run(reqs []Request, out []byte, changed func(*Request, Result) error) ([]byte, error) {
+func (r *Registry) run(reqs []Request, out []byte, changed func(*Request, *Result) error) ([]byte, error) {
 	body := r.body
 	defer func() { r.body = body[:0] }()
+	res := &r.res
 	for i := range reqs {
 		req := &reqs[i]
 		if req.When == 0 {
 			req.When = r.cfg.Now()
 		}
-		var res Result
-		res, body = r.Do(req, body[:0])
+		body = r.do(req, body[:0], res)
 		out = binary.AppendUvarint(out, uint64(res.Status))
 		if res.Person.IsZero() {
 			out = append(out, 0)

@@ -14,7 +14,7 @@ func TestHandleBatch(t *testing.T) {
 	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")})
 	batch = AppendRequest(batch, &Request{Op: OpStats})
 	var logged []Request
-	out, err := r.Handle(batch, nil, func(req *Request, res Result) error {
+	out, err := r.Handle(batch, nil, func(req *Request, res *Result) error {
 		logged = append(logged, *req)
 		return nil
 	})
@@ -173,7 +173,7 @@ func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 			want.Person, want.Machine = person[:], mg[:]
 		}
 		mg, _ := ParseGUID(req.Machine)
-		got := appendLogRequest([]byte("x"), &req, Result{Person: person, machine: mg})
+		got := appendLogRequest([]byte("x"), &req, &Result{Person: person, machine: mg})
 		if w := AppendRequest([]byte("x"), &want); string(got) != string(w) {
 			t.Errorf("op %d: logged %q, want %q", req.Op, got, w)
 		}
@@ -209,7 +209,7 @@ func TestRequestGUIDRawOnlyInReplay(t *testing.T) {
 func TestRequestPathAllocations(t *testing.T) {
 	r := newTestRegistry(t)
 	var log, out []byte
-	changed := func(req *Request, res Result) error {
+	changed := func(req *Request, res *Result) error {
 		log = appendLogRequest(log, req, res)
 		return nil
 	}
@@ -249,7 +249,7 @@ func BenchmarkAppendLogRequest(b *testing.B) {
 	res := Result{Person: GUID{1, 2, 3}, machine: GUID{4, 5, 6}} // as access returns it
 	buf := make([]byte, 0, 1<<10)
 	for b.Loop() {
-		buf = appendLogRequest(buf[:0], &req, res)
+		buf = appendLogRequest(buf[:0], &req, &res)
 	}
 }
 
@@ -262,7 +262,7 @@ func TestLoggedAccessReplays(t *testing.T) {
 	if !res.Changed {
 		t.Fatalf("access: %+v", res)
 	}
-	reqs, err := parseBatch(appendLogRequest(nil, &req, res), nil, true)
+	reqs, err := parseBatch(appendLogRequest(nil, &req, &res), nil, true)
 	if err != nil || len(reqs) != 1 {
 		t.Fatalf("log record: %v %v", reqs, err)
 	}
@@ -274,4 +274,49 @@ func TestLoggedAccessReplays(t *testing.T) {
 	if _, ok := r2.findMachine(&mg); !ok {
 		t.Fatal("replayed access did not create its machine")
 	}
+}
+
+// Handle reuses one Result for the whole batch, and access fills it field by field: every
+// request must still see only its own outcome, whatever the one before left there.
+func TestHandleResultsDoNotLeak(t *testing.T) {
+	r := newTestRegistry(t)
+	var batch []byte
+	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")})
+	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte("bad"), URL: []byte("http://a/")})
+	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 6, Machine: []byte(m2), URL: []byte("http://b/"), Arg: []byte("b")})
+	batch = AppendRequest(batch, &Request{Op: OpHello, When: 7})
+	var got []Result
+	out, err := r.Handle(batch, nil, func(req *Request, res *Result) error {
+		got = append(got, *res)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps, err := ParseResponses(out)
+	if err != nil || len(resps) != 4 {
+		t.Fatalf("%d responses, %v", len(resps), err)
+	}
+	want := []struct {
+		status int
+		person bool
+	}{{200, true}, {500, false}, {200, true}, {200, false}}
+	for i, w := range want {
+		if resps[i].Status != w.status || (resps[i].Person != "") != w.person {
+			t.Errorf("response %d: status %d person %q, want %d and person %v", i, resps[i].Status, resps[i].Person, w.status, w.person)
+		}
+	}
+	// Only the two accesses changed anything; the second carries no error from the failure.
+	if len(got) != 2 || got[0].Err != nil || got[1].Err != nil || got[1].Status != 200 || got[1].machine != mustGUID(t, m2) {
+		t.Fatalf("changed results %+v", got)
+	}
+}
+
+func mustGUID(t *testing.T, s string) GUID {
+	t.Helper()
+	g, ok := ParseGUID(s)
+	if !ok {
+		t.Fatalf("bad GUID %q", s)
+	}
+	return g
 }

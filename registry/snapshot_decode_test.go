@@ -88,7 +88,8 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 				break
 			}
 			u := urlIDs[ui]
-			blk[k] = r.withSpan(machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")})
+			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+			r.setSpan(&blk[k])
 			r.urls.ents[u].refs++
 		}
 		if sortedRepeats(blk, func(mu machineURL) uint32 { return mu.url }, &scratch) {

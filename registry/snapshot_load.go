@@ -230,7 +230,8 @@ func (d *decoder) machines(r *Registry, urlRefs []uint32, seen []uint64) {
 			if d.err != nil {
 				break
 			}
-			blk[k] = r.withSpan(machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")})
+			blk[k] = machineURL{url: u, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
+			r.setSpan(&blk[k])
 			urlRefs[u]++
 		}
 		if repeatsURL(blk, func(mu *machineURL) uint32 { return mu.url }, seen) {

@@ -245,7 +245,7 @@ func (s *Store) Load() error {
 func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	s.pending = s.pending[:0]
 	changes := uint64(0)
-	out, err := s.reg.Handle(batch, out, func(req *Request, res Result) error {
+	out, err := s.reg.Handle(batch, out, func(req *Request, res *Result) error {
 		s.pending = appendLogRequest(s.pending, req, res)
 		changes++
 		return nil
@@ -314,7 +314,7 @@ func (s *Store) Save() (SaveInfo, error) {
 func (s *Store) save() (SaveInfo, error) {
 	now := s.settings.Now()
 	if n := s.reg.Expire(now); n > 0 {
-		s.pending = appendLogRequest(s.pending[:0], &Request{Op: OpExpire, When: now}, Result{})
+		s.pending = appendLogRequest(s.pending[:0], &Request{Op: OpExpire, When: now}, &Result{})
 		if err := s.appendLog(s.pending); err != nil {
 			return SaveInfo{}, s.fail(err)
 		}
