@@ -70,7 +70,8 @@ func (r *Registry) Do(req *Request, body []byte) (Result, []byte) {
 // Result by value from access through Do to run cost about 37 of those calls per request:
 // about 8% of test1's time through wazero (perf with wazero's perfmap build tag). So on the
 // access path Results and table entries are filled field by field where they live
-// (BenchmarkHandle/access-same through wazero: 1540-1597 -> 1403-1407 ns).
+// (BenchmarkHandle through wazero, side by side: access-same 1631-1649 -> 1423-1472 ns,
+// access-urls 2433-2446 -> 2216-2250).
 func (r *Registry) do(req *Request, body []byte, res *Result) []byte {
 	if req.Op == OpAccess {
 		return r.access(req, body, res)
