@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/regwasm/regwasm/host"
@@ -58,7 +59,8 @@ func newWazeroTarget(ctx context.Context, r *hostResults, logSync string) (*waze
 	r.OpenSeconds = time.Since(t0).Seconds()
 	r.ColdStartSeconds = r.CompileColdSeconds + r.OpenSeconds
 	r.WarmStartSeconds = r.CompileWarmSeconds + r.OpenSeconds
-	r.StartNote = "cold: compile into an empty wazero compilation cache + open; warm: load the compiled module " +
+	r.StartNote = fmt.Sprintf("cold: compile (%d wazero workers, one per P) into an empty wazero compilation cache + open; ", runtime.GOMAXPROCS(0)) +
+		"warm: load the compiled module " +
 		"from that cache in a fresh runtime + open (open = instantiate, _initialize, load an empty directory)"
 	set, err := t.reg.Configure(ctx, logSyncConf(logSync))
 	if err != nil {
