@@ -42,8 +42,8 @@ var engines struct {
 
 // Initialize compiles the embedded module (or loads it from WithCompilationCache's dir)
 // for the given options, if that has not been done yet in this process. Open does it on
-// first use; call Initialize to pay the cost (about 0.5 s on 2 cores without a cache) at a time of your
-// choosing. Only the compilation cache option matters here.
+// first use; call Initialize to pay the cost (without a cache, about 0.5 s on 2 cores) at a
+// time of your choosing. Only the compilation cache option matters here.
 func Initialize(ctx context.Context, opts ...Option) error {
 	o := newOptions(opts)
 	_, err := getEngine(ctx, &o)
@@ -72,7 +72,7 @@ func getEngine(ctx context.Context, o *options) (*engine, error) {
 		return nil, fmt.Errorf("host: WASI: %w", err)
 	}
 	// Functions compile in parallel, one worker per P: on 2 cores the cold compile takes
-	// 530-560 ms instead of 900-940 (wazero 1.12 compiles one function at a time otherwise).
+	// 510-560 ms instead of 900-940 (wazero 1.12 compiles one function at a time otherwise).
 	compiled, err := rt.CompileModule(experimental.WithCompilationWorkers(ctx, runtime.GOMAXPROCS(0)), registryWasm)
 	if err != nil {
 		rt.Close(ctx)

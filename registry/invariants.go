@@ -58,10 +58,12 @@ func (r *Registry) checkInvariants() error {
 		for _, mu := range r.machineBlock(m) {
 			urlRefs[mu.url]++
 			mlinks++
-			want := mu
-			r.setSpan(&want)
-			if r.urlSpansGen == r.urls.gen && want != mu {
-				return errors.New("registry: machine URL span stale at " + strconv.Itoa(i))
+			if r.urlSpansGen == r.urls.gen { // else access refreshes them first
+				want := mu
+				r.setSpan(&want)
+				if want != mu {
+					return errors.New("registry: machine URL span stale at " + strconv.Itoa(i))
+				}
 			}
 		}
 	}
