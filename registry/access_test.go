@@ -232,3 +232,28 @@ func TestMachineURLHead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A new person-URL reuses the slot a deleted one left at the end of the block: access fills
+// the entry in place (appendPersonURL), so every field must be the new link's, none the old's.
+func TestAppendedURLOverwritesStaleSlot(t *testing.T) {
+	r := newTestRegistry(t)
+	_, b := access(t, r, 100, "", m1, "http://a/", "a")
+	p := b.PersonGUID
+	for when := uint32(101); when <= 103; when++ {
+		access(t, r, when, p, m1, "http://b/", "b")
+	}
+	if res, _ := do(t, r, OpDelete, 104, p, m1, "http://a/", "http://b/"); res.Status != 200 {
+		t.Fatalf("delete: %+v", res)
+	}
+	_, b = access(t, r, 300, p, m2, "http://c/", "c")
+	if len(b.URLs) != 2 {
+		t.Fatalf("urls %v", b.URLs)
+	}
+	if u := b.URLs[1]; u[0] != m2 || u[1] != "http://c/" || u[2] != float64(300000) || u[3] != float64(1) || u[4] != "c" {
+		t.Fatalf("new URL in a reused slot: %v", u)
+	}
+	pidx, _ := r.lookupPerson([]byte(p))
+	if pu := r.personBlock(&r.persons[pidx])[1]; pu.first != 300 || pu.last != 300 {
+		t.Fatalf("new person-URL %+v, want first and last 300", pu)
+	}
+}

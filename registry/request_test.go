@@ -13,18 +13,7 @@ func TestHandleBatch(t *testing.T) {
 	batch = AppendRequest(batch, &Request{Op: OpHello})
 	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte(m1), URL: []byte("http://a/"), Arg: []byte("a")})
 	batch = AppendRequest(batch, &Request{Op: OpStats})
-	var logged []Request
-	out, err := r.Handle(batch, nil, func(req *Request, res *Result) error {
-		logged = append(logged, *req)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resps, err := ParseResponses(out)
-	if err != nil || len(resps) != 3 {
-		t.Fatalf("%d responses, %v", len(resps), err)
-	}
+	resps, logged, _ := handleChanged(t, r, batch, 3)
 	if resps[1].Status != 200 || len(resps[1].Person) != 36 || len(logged) != 1 || logged[0].When != 5 {
 		t.Fatalf("access response %+v, logged %d", resps[1], len(logged))
 	}
@@ -32,6 +21,26 @@ func TestHandleBatch(t *testing.T) {
 		strconv.FormatUint(r.Stats().Bytes, 10)+`}` {
 		t.Fatalf("stats body %s", resps[2].Body)
 	}
+}
+
+// handleChanged runs batch through Handle and returns its n responses and what Handle passed
+// to its changed callback (copies: the Result is reused).
+func handleChanged(t *testing.T, r *Registry, batch []byte, n int) ([]Response, []Request, []Result) {
+	t.Helper()
+	var reqs []Request
+	var results []Result
+	out, err := r.Handle(batch, nil, func(req *Request, res *Result) error {
+		reqs, results = append(reqs, *req), append(results, *res)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resps, err := ParseResponses(out)
+	if err != nil || len(resps) != n {
+		t.Fatalf("%d responses, want %d: %v", len(resps), n, err)
+	}
+	return resps, reqs, results
 }
 
 func TestHandleRejectsMalformedBatchWhole(t *testing.T) {
@@ -285,18 +294,7 @@ func TestHandleResultsDoNotLeak(t *testing.T) {
 	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 5, Machine: []byte("bad"), URL: []byte("http://a/")})
 	batch = AppendRequest(batch, &Request{Op: OpAccess, When: 6, Machine: []byte(m2), URL: []byte("http://b/"), Arg: []byte("b")})
 	batch = AppendRequest(batch, &Request{Op: OpHello, When: 7})
-	var got []Result
-	out, err := r.Handle(batch, nil, func(req *Request, res *Result) error {
-		got = append(got, *res)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resps, err := ParseResponses(out)
-	if err != nil || len(resps) != 4 {
-		t.Fatalf("%d responses, %v", len(resps), err)
-	}
+	resps, _, got := handleChanged(t, r, batch, 4)
 	want := []struct {
 		status int
 		person bool
