@@ -17,8 +17,10 @@
 //
 // The host never links the registry's Go code (package registry): it runs it only through
 // the module, exactly as the JS hosts do, so that what Go programs test is what ships.
-// One process owns a directory: Open takes an OS lock on dir/.lock (a name outside the
-// module's files). A trap inside the module (a Go panic) costs the call, never the process:
+// One registry owns a directory: Open takes the directory lock every host takes, dir/.lock
+// (a name outside the module's files; lock.go and RATIONALE.md "One lock for every host"),
+// so that a second opener in any process of any host (Go, the CLI, Node) is refused, and a
+// holder killed with -9 never blocks the next open. A trap inside the module (a Go panic) costs the call, never the process:
 // the instance is discarded and a new one reloads the files (wasm/ABI.md rule 6).
 //
 // Calls are not interrupted mid-way: wazero's WithCloseOnContextDone, which would allow it,
@@ -67,7 +69,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
-	lock, err := lockFile(filepath.Join(abs, LockName))
+	lock, err := lockDir(abs)
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
 			return nil, err

@@ -113,7 +113,7 @@ test('action failures are results; a malformed batch changes nothing', async () 
 test('one directory cannot be opened twice in a process', async () => {
   const dir = join(tmp, 'twice');
   const reg = await openRegistry({ storage: dir });
-  await assert.rejects(openRegistry({ storage: dir }), (e) => e instanceof RegistryError && e.code === 'failed');
+  await assert.rejects(openRegistry({ storage: dir }), (e) => e instanceof RegistryError && e.code === 'locked');
   await reg.close();
   const again = await openRegistry({ storage: dir });
   await again.close();

@@ -143,7 +143,8 @@ export declare class Registry {
 /**
  * `code`: 'malformed' | 'storage' | 'corrupt' | 'internal' (the module's error codes), 'trap'
  * (the instance died and was replaced), 'closed', 'persist' (IndexedDB commit failed),
- * 'failed' (could not start).
+ * 'failed' (could not start), 'locked' (another registry holds the directory; the message
+ * names the holder: pid, program, host, since).
  */
 export declare class RegistryError extends Error {
   readonly code: string;
