@@ -39,10 +39,11 @@ const (
 	lockFormat     = 1
 	lockTmpSuffix  = ".tmp"
 	lockClaimInfix = ".takeover."
-	// lockWait bounds the wait for another opener's takeover in progress (microseconds when
-	// it runs, so only a stopped claimer is ever waited for this long).
-	lockWait = 5 * time.Second
 )
+
+// lockWait bounds the wait for another opener's takeover in progress (microseconds when it
+// runs, so only a stopped claimer is ever waited for this long). A variable for the tests.
+var lockWait = 5 * time.Second
 
 // lockRecord is the content of a lock file (and of its temporary and claim files).
 type lockRecord struct {

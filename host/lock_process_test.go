@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // lockTally counts the two-process cases for the fault-suite report.
@@ -85,6 +86,10 @@ func TestLockProcesses(t *testing.T) {
 			})
 		}
 	}
+	t.Run("race", func(t *testing.T) {
+		racers := []*peer{peers["go"][0], peers["go"][1], startPeer(t, "go"), peers["node"][0], peers["node"][1], startPeer(t, "node")}
+		lockRace(t, &tally, racers)
+	})
 	for _, k := range kinds {
 		t.Run(k+"-same-process", func(t *testing.T) {
 			p, dir := peers[k][0], t.TempDir()
@@ -128,4 +133,88 @@ func lockPairCases(t *testing.T, tally *lockTally, a, b *peer) {
 		t.Errorf("after the kill: %+v", r)
 	}
 	b.do(t, peerCmd{Cmd: "close", ID: "b"})
+}
+
+// lockRaceKinds are the states a race's directory starts in: what dead holders leave.
+var lockRaceKinds = []struct {
+	name  string
+	setup func(t *testing.T, dir string, livePid int)
+}{
+	{"no lock", func(*testing.T, string, int) {}},
+	{"dead holder", func(t *testing.T, dir string, _ int) { writeLock(t, dir, LockName, lockRecordFor(t, exitedPid(t))) }},
+	{"pid reused", func(t *testing.T, dir string, live int) {
+		writeLock(t, dir, LockName, lockRecordFor(t, live, func(r *lockRecord) { r.Start = "1" }))
+	}},
+	{"dead claimer", func(t *testing.T, dir string, _ int) {
+		stale := lockRecordFor(t, exitedPid(t))
+		writeLock(t, dir, LockName, stale)
+		writeLock(t, dir, LockName+lockClaimInfix+parseLockRecord(stale).Token, lockRecordFor(t, exitedPid(t)))
+	}},
+	{"died after its takeover", func(t *testing.T, dir string, _ int) {
+		holder := lockRecordFor(t, exitedPid(t))
+		writeLock(t, dir, LockName, holder)
+		writeLock(t, dir, LockName+lockClaimInfix+"earlier", holder)
+		writeLock(t, dir, LockName+".dead"+lockTmpSuffix, lockRecordFor(t, exitedPid(t)))
+	}},
+	{"older regwasm", func(t *testing.T, dir string, _ int) {
+		writeLock(t, dir, LockName, []byte(strconv.Itoa(exitedPid(t))+"\n"))
+	}},
+	{"unreadable", func(t *testing.T, dir string, _ int) { writeLock(t, dir, LockName, []byte("\x00")) }},
+}
+
+// lockRace: the racers (Go and Node processes) take one directory's lock at the same moment,
+// round after round, from every state a dead holder can leave: exactly one wins, the others
+// are refused naming it, and only the winner's lock file is left. REGWASM_FULL=1 runs 1,000
+// rounds instead of 70.
+func lockRace(t *testing.T, tally *lockTally, racers []*peer) {
+	rounds := 70
+	if os.Getenv("REGWASM_FULL") != "" {
+		rounds = 1000
+	}
+	live := sleeper(t).Process.Pid
+	base := t.TempDir()
+	won := map[string]int{}
+	for round := range rounds {
+		kind := lockRaceKinds[round%len(lockRaceKinds)]
+		dir := filepath.Join(base, strconv.Itoa(round))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		kind.setup(t, dir, live)
+		at := time.Now().Add(40 * time.Millisecond).UnixMilli()
+		for _, p := range racers {
+			p.send(t, peerCmd{Cmd: "lock", ID: "race", Dir: dir, At: at})
+		}
+		replies := make([]peerReply, len(racers))
+		var winner *peer
+		winners := 0
+		for i, p := range racers {
+			replies[i] = p.wait(t)
+			if replies[i].R == "locked" {
+				winner = p
+				winners++
+			}
+		}
+		if winners != 1 {
+			tally.note(t, false, fmt.Sprintf("round %d (%s): %d winners: %+v", round, kind.name, winners, replies))
+			t.FailNow()
+		}
+		won[winner.kind]++
+		for i, p := range racers {
+			if p == winner {
+				tally.note(t, false, "")
+				continue
+			}
+			tally.note(t, true, refusal(replies[i], winner, fmt.Sprintf("round %d (%s), %s", round, kind.name, p)))
+		}
+		if names := lockNames(t, dir); len(names) != 1 || names[0] != LockName {
+			t.Errorf("round %d (%s): left behind %v", round, kind.name, names)
+		}
+		winner.do(t, peerCmd{Cmd: "close", ID: "race"})
+		if names := lockNames(t, dir); len(names) != 0 {
+			t.Errorf("round %d (%s): after the release %v", round, kind.name, names)
+		}
+	}
+	t.Logf("lock race: %d rounds of %d processes (Go and Node) from %d starting states: exactly one winner each time (Go won %d, Node %d)",
+		rounds, len(racers), len(lockRaceKinds), won["go"], won["node"])
 }
