@@ -240,6 +240,12 @@ func (l *dirLock) acquire() error {
 		if err != nil {
 			return err
 		}
+		if cur.Token == l.token { // a link that succeeded but reported EEXIST (NFS retransmits)
+			f.Close()
+			os.Remove(l.tmp)
+			l.sweep()
+			return nil
+		}
 		dead, note := holderDead(cur, f)
 		f.Close()
 		if !dead {

@@ -250,7 +250,7 @@ export async function lockDirectory(dir, { program } = {}) {
   const tmp = `${path}.${token}${TMP_SUFFIX}`;
   fs.writeFileSync(tmp, JSON.stringify(rec) + '\n', { flag: 'wx', mode: 0o644 });
   try {
-    await acquire(path, tmp);
+    await acquire(path, tmp, token);
   } catch (err) {
     removeQuietly(tmp);
     throw err;
@@ -271,8 +271,9 @@ export async function lockDirectory(dir, { program } = {}) {
  * Puts the record in `tmp` in place as `path`, taking over a stale lock, or refuses.
  * @param {string} path
  * @param {string} tmp
+ * @param {string} token this opener's
  */
-async function acquire(path, tmp) {
+async function acquire(path, tmp, token) {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let wait = 1; ; ) {
     try {
@@ -288,6 +289,12 @@ async function acquire(path, tmp) {
     const cur = readLock(path);
     if (cur === null && Date.now() < deadline) continue; // released meanwhile
     if (cur === null) throw new RegistryError('locked', `directory is in use by another registry (lock file ${path} keeps changing)`);
+    if (cur.token === token) {
+      // A link that succeeded but reported EEXIST (NFS retransmits).
+      removeQuietly(tmp);
+      sweep(path, tmp);
+      return;
+    }
     const { dead, note } = holderState(cur);
     if (!dead) throw lockedError(path, cur, note);
     const { won, busy } = takeOver(path, tmp, cur);
