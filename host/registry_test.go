@@ -141,7 +141,7 @@ func TestHelloSettingsCheck(t *testing.T) {
 		t.Fatalf("hello %+v %v, settings %+v", h, err, set)
 	}
 	rep, err := r.Check(ctx)
-	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "" || rep.Config.Chosen != "registry.conf.1" {
+	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.1" || rep.Config.Chosen != "registry.conf.1" {
 		t.Fatalf("check %+v %v", rep, err)
 	}
 	access(t, r, "", m1, u1, "one")
@@ -149,7 +149,7 @@ func TestHelloSettingsCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err = r.Check(ctx)
-	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.1" || rep.Log.Records != 1 {
+	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.2" || rep.Log.Records != 0 || len(rep.Files) != 5 {
 		t.Fatalf("check after save %+v %v", rep, err)
 	}
 }
@@ -161,16 +161,16 @@ func TestPersistence(t *testing.T) {
 	p := access(t, r, "", m1, u1, "one").PersonGUID
 	access(t, r, p, m2, u2, "two")
 	info, err := r.Save(ctx)
-	if err != nil || info.File != "registry.db.1" || info.Seq != 2 || info.Bytes == 0 {
+	if err != nil || info.File != "registry.db.2" || info.Seq != 2 || info.Bytes == 0 {
 		t.Fatalf("save %+v %v", info, err)
 	}
 	access(t, r, p, m1, u1, "one") // in the log only
 	before := stats(t, r)
-	if before.Storage.Snapshot != "registry.db.1" || before.Storage.SavedSeq != 2 || before.Storage.LogRecords != 1 ||
+	if before.Storage.Snapshot != "registry.db.2" || before.Storage.SavedSeq != 2 || before.Storage.LogRecords != 1 ||
 		before.Storage.LastSave.IsZero() {
 		t.Fatalf("storage %+v", before.Storage)
 	}
-	for _, name := range []string{"registry.db.1", "registry.log", "registry.conf.1", LockName} {
+	for _, name := range []string{"registry.db.1", "registry.db.2", "registry.log.1", "registry.log.2", "registry.conf.1", LockName} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}

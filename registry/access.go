@@ -11,11 +11,16 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	if !ok || mg.IsZero() {
 		return r.failTo(res, body, action, 500, ErrBadMachine)
 	}
-	url, err := r.cleanURL(req.URL)
-	if err != nil {
-		return r.failTo(res, body, action, 400, err)
+	url, name := req.URL, req.Arg
+	if req.Flags&flagApplied == 0 {
+		var err error
+		if url, err = r.cleanURL(req.URL); err != nil {
+			return r.failTo(res, body, action, 400, err)
+		}
+		name = cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
+		// The change log records what was applied: replay must not clean again.
+		req.URL, req.Arg = url, name
 	}
-	name := cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
 	when := req.When
 
 	pg, pok := requestGUID(req, req.Person)

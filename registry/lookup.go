@@ -15,16 +15,24 @@ func (r *Registry) delete(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 400, ErrNoMachine)
 	}
 	p := &r.persons[pidx]
-	cur, err := r.cleanURL(req.URL)
-	if err != nil {
-		return r.fail(body, action, 400, err)
+	cur, del := req.URL, req.Arg
+	var err error
+	if req.Flags&flagApplied == 0 {
+		if cur, err = r.cleanURL(req.URL); err != nil {
+			return r.fail(body, action, 400, err)
+		}
 	}
 	if r.findPersonURLID(p, r.urls.find(cur)) < 0 {
 		return r.fail(body, action, 400, ErrNoURL)
 	}
-	del, err := r.cleanURL(req.Arg)
-	if err != nil {
-		return r.fail(body, action, 400, err)
+	if req.Flags&flagApplied == 0 {
+		// cur lives in urlBuf, which cleaning del may reuse: the log keeps a copy.
+		req.URL = append(r.delBuf[:0], cur...)
+		r.delBuf = req.URL
+		if del, err = r.cleanURL(req.Arg); err != nil {
+			return r.fail(body, action, 400, err)
+		}
+		req.Arg = del
 	}
 	i := r.findPersonURLID(p, r.urls.find(del))
 	if i < 0 {
@@ -131,11 +139,24 @@ func (r *Registry) switchPerson(req *Request, body []byte) (Result, []byte) {
 // with all their URL links, and returns how many went. netdata only puts the idle limit in the
 // cookie's expiry; here the data really goes.
 func (r *Registry) Expire(now uint32) int {
-	limit := uint64(r.cfg.ExpireIdleDays) * 86400
-	if uint64(now) <= limit {
+	cutoff, ok := r.expiryCutoff(now)
+	if !ok {
 		return 0
 	}
-	cutoff := now - uint32(limit)
+	return r.expireBefore(cutoff)
+}
+
+// expiryCutoff is the last access time below which persons expire as of now.
+func (r *Registry) expiryCutoff(now uint32) (uint32, bool) {
+	limit := uint64(r.cfg.ExpireIdleDays) * 86400
+	if uint64(now) <= limit {
+		return 0, false
+	}
+	return now - uint32(limit), true
+}
+
+// expireBefore purges the persons last seen before cutoff and returns how many went.
+func (r *Registry) expireBefore(cutoff uint32) int {
 	n := 0
 	for i := range r.persons {
 		p := &r.persons[i]

@@ -27,8 +27,14 @@ type Registry struct {
 	describe func(op Op, b []byte) []byte
 	// fileOp, set by a Store, runs the actions on files: check, import, export.
 	fileOp func(req *Request, body []byte) (Result, []byte)
+	// refuse, set by a Store that cannot take changes (read-only, or stopped after a failed
+	// write), is why actions that change the registry are answered 503. onlyChecks refuses
+	// everything but check, hello and config (a store opened only to check its files).
+	refuse     error
+	onlyChecks bool
 
 	urlBuf, nameBuf []byte    // cleaning buffers
+	delBuf          []byte    // delete's cleaned URL in use, kept for the change log
 	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
 	reqs            []Request // Handle's parsed batch, reused
 	body            []byte    // Handle's body buffer, reused

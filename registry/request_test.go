@@ -176,7 +176,7 @@ func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 		{Op: OpExpire, When: 9},
 	} {
 		want := req
-		want.Flags = flagReplay
+		want.Flags = flagReplay | flagApplied
 		if req.Op == OpAccess {
 			mg, _ := ParseGUID(m1)
 			want.Person, want.Machine = person[:], mg[:]

@@ -115,7 +115,7 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	b.SetBytes(int64(len(snap)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if n, err := reg.WriteSnapshot(1, func([]byte) error { return nil }); n != len(snap) || err != nil {
+		if n, err := reg.WriteSnapshot(&registry.SnapshotHeader{Seq: 1}, func([]byte) error { return nil }); n != len(snap) || err != nil {
 			b.Fatalf("snapshot of %d bytes (%v), want %d", n, err, len(snap))
 		}
 	}

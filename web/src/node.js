@@ -106,7 +106,7 @@ async function dirBackend(module, dir, det) {
   }
   const files = () =>
     readdirSync(dir)
-      .filter((n) => /^registry\.(db\.[123]|log|conf\.[123])$/.test(n))
+      .filter((n) => /^registry\.(db\.[123]|log|log\.[123]|conf\.[123])$/.test(n))
       .sort()
       .map((name) => ({ name, size: statSync(resolve(dir, name)).size }));
   return engineBackend(engine, dir, files, () => lock.release());

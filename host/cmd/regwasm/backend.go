@@ -21,11 +21,7 @@ type moduleRegistry struct {
 // only the first start of a build compiles the module. A directory another process serves
 // is refused (host.ErrLocked).
 func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	var opts []host.Option
-	if cache, err := os.UserCacheDir(); err == nil {
-		opts = append(opts, host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero")))
-	}
-	reg, err := host.Open(ctx, dir, opts...)
+	reg, err := host.Open(ctx, dir, cacheOptions()...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
 			return nil, fmt.Errorf("%s is locked: another regwasm (or program) has it open: %w", dir, err)
@@ -33,6 +29,15 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 		return nil, err
 	}
 	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
+}
+
+// cacheOptions are the host options every command opens registries with: the compilation
+// cache in the user's cache directory.
+func cacheOptions() []host.Option {
+	if cache, err := os.UserCacheDir(); err == nil {
+		return []host.Option{host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero"))}
+	}
+	return nil
 }
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
