@@ -34,7 +34,9 @@ func appendLogRequest(b []byte, req *Request, res *Result) []byte {
 	if req.Op != OpAccess {
 		return appendRequest(b, req, flagReplay, nil, nil)
 	}
-	return appendRequest(b, req, flagReplay, &res.Person, &res.machine) // access sets both when it changes
+	// access sets both when it changes (Person zero for a FlagMachineOnly access, whose flag
+	// the record keeps).
+	return appendRequest(b, req, flagReplay|req.Flags&FlagMachineOnly, &res.Person, &res.machine)
 }
 
 // appendLogRecord frames a batch as one log record.

@@ -22,10 +22,9 @@ func (r *Registry) delete(req *Request, body []byte) (Result, []byte) {
 	if r.findPersonURLID(p, r.urls.find(cur)) < 0 {
 		return r.fail(body, action, 400, ErrNoURL)
 	}
-	del, err := r.cleanURL(req.Arg)
-	if err != nil {
-		return r.fail(body, action, 400, err)
-	}
+	// netdata cleans delete_url without validating it: one that cannot be the person's is
+	// simply not found.
+	del := cleanText(req.Arg, r.cfg.MaxURLLength, &r.urlBuf)
 	i := r.findPersonURLID(p, r.urls.find(del))
 	if i < 0 {
 		return r.fail(body, action, 400, ErrNoURL)
@@ -54,11 +53,14 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 404, ErrNoMachine)
 	}
 	p := &r.persons[pidx]
+	// The name shown is that of the person's newest link to the machine (netdata walks the
+	// person's list from its head).
 	var name []byte
 	found := false
-	for _, pu := range r.personBlock(p) {
-		if pu.machine == midx {
-			name, found = r.names.bytes(pu.name), true
+	pblk := r.personBlock(p)
+	for i := len(pblk) - 1; i >= 0; i-- {
+		if pblk[i].machine == midx {
+			name, found = r.names.bytes(pblk[i].name), true
 			break
 		}
 	}
@@ -70,7 +72,9 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 	if req.Flags&FlagQuiet == 0 {
 		body = append(body, `,"urls":[`...)
 		first := true
-		for _, mu := range r.machineBlock(m) {
+		blk := r.machineBlock(m) // oldest first: listed backwards, newest first as netdata's
+		for i := len(blk) - 1; i >= 0; i-- {
+			mu := &blk[i]
 			u := r.urls.bytes(mu.url)
 			if string(u) == hiddenURL {
 				continue

@@ -279,7 +279,7 @@ func TestZeroGUIDsAreNotEntities(t *testing.T) {
 	zero := "00000000-0000-0000-0000-000000000000"
 	out, _ := s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(zero), URL: []byte("http://a/")}), nil)
 	resps, _ := ParseResponses(out)
-	if resps[0].Status != 500 {
+	if resps[0].Status != 400 {
 		t.Fatalf("zero machine GUID accepted: %d", resps[0].Status)
 	}
 	out, _ = s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(m1), URL: []byte("http://a/")}), nil)
