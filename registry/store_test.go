@@ -348,7 +348,7 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
+	if _, err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
 		t.Fatal(err)
 	}
 	accesses := func(n int) {
