@@ -25,7 +25,9 @@ func TestServeConfig(t *testing.T) {
 	}
 
 	conf := filepath.Join(t.TempDir(), "netdata.conf")
-	writeFile(t, conf, "[global]\n\thostname = ignored\n[registry]\n\tenabled = yes\n\tregistry hostname = from-conf\n\tverify browser cookies support = no\n")
+	// A 2.x netdata.conf: keys regwasm does not use and unknown ones are listed, not fatal.
+	writeFile(t, conf, "[global]\n\thostname = ignored\n[registry]\n\tenabled = yes\n\tregistry hostname = from-conf\n"+
+		"\tverify browser cookies support = no\n\tuse mmap = no\n\tregistry expire idle persons = 1y\n\tallow by dns = heuristic\n\tsome new key = 1\n")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +51,17 @@ func TestServeConfig(t *testing.T) {
 			t.Fatalf("server did not start\n%s", out.String())
 		}
 	}
-	if st, b, _ := httpGet(t, c, base+registryURL("hello"), ""); st != 200 || b.Hostname != "from-conf" {
-		t.Fatalf("hello %d %+v", st, b)
+	if st, b, _ := httpGet(t, c, base+registryURL("hello"), ""); st != 200 || b.Hostname != "from-conf" || b.Registry != base {
+		t.Fatalf("hello %d %+v, want it to announce %s", st, b, base)
+	}
+	for _, want := range []string{
+		`[registry] keys not used by regwasm: \"use mmap\" (line 7), \"allow by dns\" (line 9)`,
+		`line 10: [registry] \"some new key\": unknown key, ignored`,
+		"regwasm: announces itself: the scheme and host each request reached, e.g. http://" + addr,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 	// Without the cookie check a first access is recorded at once: no redirect.
 	if st, b, _ := httpGet(t, c, base+registryURL("access", "machine", machineA, "url", urlA, "name", "a"), ""); st != 200 || b.Status != "ok" || b.PersonGUID == "" {
