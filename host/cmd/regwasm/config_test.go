@@ -81,3 +81,30 @@ func TestServeConfig(t *testing.T) {
 		t.Fatalf("stored settings %+v %v", set, err)
 	}
 }
+
+// TestServeWarnsOfThePublicRegistry: announcing netdata's public registry (what an earlier
+// regwasm stored by default) sends browsers away from this one: serve says so at startup.
+func TestServeWarnsOfThePublicRegistry(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "netdata.conf")
+	writeFile(t, conf, "[registry]\n\tregistry to announce = https://registry.my-netdata.io\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--config", conf, "--save-every", "0"}, &out, &out)
+	}()
+	for start := time.Now(); !strings.Contains(out.String(), "regwasm: announces"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("no startup lines:\n%s", out.String())
+		}
+	}
+	cancel()
+	if rc := <-done; rc != 0 {
+		t.Fatalf("serve exited %d\n%s", rc, out.String())
+	}
+	for _, want := range []string{"regwasm: announces https://registry.my-netdata.io (registry to announce)", "leave it for netdata's public registry"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
