@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestAccess(t *testing.T) {
 	for _, tc := range []struct {
 		machine, url string
 		status       int
-	}{{"zzz", u1, 500}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
+	}{{"zzz", u1, 400}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
 		_, err := r.Access(ctx, a.PersonGUID, tc.machine, tc.url, "x")
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != tc.status || se.Action != "access" || !errors.Is(err, ErrRefused) {
@@ -344,9 +345,12 @@ func TestConfigure(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	set, err := r.Configure(ctx, "[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tlog sync = every 10\n")
+	set, err := r.Configure(ctx, "[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tlog sync = every 10\n\tuse mmap = no\n")
 	if err != nil || set.MaxNameLength != 12 || set.LogSync != "every 10" {
 		t.Fatalf("configure: %+v %v", set, err)
+	}
+	if want := []IgnoredLine{{Line: 6, Key: "use mmap", Why: "not used by regwasm"}}; !slices.Equal(set.Ignored, want) {
+		t.Fatalf("ignored %+v, want %+v", set.Ignored, want)
 	}
 	got := access(t, r, "", m1, u1, "a name longer than twelve")
 	if len(got.URLs) != 1 || got.URLs[0].Name != "a name longe" {

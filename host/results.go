@@ -136,6 +136,18 @@ type Settings struct {
 	RespectDNT         bool   `json:"respect do not track policy"`
 	MachineGUID        string `json:"machine guid"`
 	LogSync            string `json:"log sync"` // "always", "every N" or "save"
+	// Ignored lists, in a Configure's answer only, the [registry] lines of the netdata.conf
+	// text that were accepted but not applied.
+	Ignored []IgnoredLine `json:"ignored,omitempty"`
+}
+
+// IgnoredLine is a line of netdata.conf's [registry] section that Configure did not apply:
+// a key netdata reads that regwasm does not use, an unknown key, or a line that is not
+// key = value.
+type IgnoredLine struct {
+	Line int    `json:"line"`
+	Key  string `json:"key"` // "" for a line that is not key = value
+	Why  string `json:"why"`
 }
 
 // CheckReport is the verification of every file (op check), what `regwasm check` prints.

@@ -32,6 +32,8 @@ const (
 const (
 	// FlagQuiet leaves the urls list (and for access the whole body) out of the response.
 	FlagQuiet = 1 << 0
+	// FlagMachineOnly makes an access record the machine and its URL without any person.
+	FlagMachineOnly = 1 << 1
 	// flagReplay marks a change-log record: an unknown person is created with the logged
 	// GUID instead of a new one. Requests from outside may not set it.
 	flagReplay = 1 << 7
@@ -207,9 +209,22 @@ func (r *Registry) failTo(res *Result, body []byte, action string, status int, e
 	return r.failed(body, action, err)
 }
 
-// cleanURL applies netdata's URL rules: trimmed, whitespace made spaces, cut to the limit, and
-// starting with 'h' or '*'.
+// cleanURL applies netdata's URL rules: the URL as sent must start with 'h' or '*' (netdata
+// checks before trimming: " http://..." is refused), then it is cleaned (cleanText).
 func (r *Registry) cleanURL(s []byte) ([]byte, error) {
+	if len(s) == 0 {
+		return nil, ErrMissing
+	}
+	if s[0] != 'h' && s[0] != '*' {
+		return nil, ErrBadURL
+	}
+	return cleanText(s, r.cfg.MaxURLLength, &r.urlBuf), nil
+}
+
+// cleanReplayedURL is cleanURL for a replayed record that holds the URL as it was sent (a
+// first-format change log, netdata's registry-log.db): the check comes after the cleaning,
+// as it did when those records were applied.
+func (r *Registry) cleanReplayedURL(s []byte) ([]byte, error) {
 	u := cleanText(s, r.cfg.MaxURLLength, &r.urlBuf)
 	if len(u) == 0 {
 		return nil, ErrMissing
@@ -218,6 +233,14 @@ func (r *Registry) cleanURL(s []byte) ([]byte, error) {
 		return nil, ErrBadURL
 	}
 	return u, nil
+}
+
+// requestURL cleans and checks req's URL as its kind of request calls for.
+func (r *Registry) requestURL(req *Request) ([]byte, error) {
+	if req.Flags&flagReplay != 0 {
+		return r.cleanReplayedURL(req.URL)
+	}
+	return r.cleanURL(req.URL)
 }
 
 // lookupPerson finds a known person by its GUID text.

@@ -96,7 +96,7 @@ func FuzzNetdataConf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text []byte) {
 		set := DefaultSettings()
 		before := string(set.appendJSON(nil))
-		if err := ParseNetdataConf(text, &set); err != nil {
+		if _, err := ParseNetdataConf(text, &set); err != nil {
 			if string(set.appendJSON(nil)) != before {
 				t.Fatal("a refused text changed the settings")
 			}

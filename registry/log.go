@@ -51,7 +51,9 @@ func appendLogRequest(b []byte, req *Request, res *Result) []byte {
 	if req.Op != OpAccess {
 		return appendRequest(b, req, flagReplay|flagApplied, nil, nil)
 	}
-	return appendRequest(b, req, flagReplay|flagApplied, &res.Person, &res.machine) // access sets both when it changes
+	// access sets both when it changes (Person zero for a FlagMachineOnly access, whose flag
+	// the record keeps).
+	return appendRequest(b, req, flagReplay|flagApplied|req.Flags&FlagMachineOnly, &res.Person, &res.machine)
 }
 
 // appendSegmentHeader writes the header of a segment that continues the snapshot at base.

@@ -18,7 +18,7 @@ func (r *Registry) delete(req *Request, body []byte) (Result, []byte) {
 	cur, del := req.URL, req.Arg
 	var err error
 	if req.Flags&flagApplied == 0 {
-		if cur, err = r.cleanURL(req.URL); err != nil {
+		if cur, err = r.requestURL(req); err != nil {
 			return r.fail(body, action, 400, err)
 		}
 	}
@@ -26,12 +26,12 @@ func (r *Registry) delete(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 400, ErrNoURL)
 	}
 	if req.Flags&flagApplied == 0 {
-		// cur lives in urlBuf, which cleaning del may reuse: the log keeps a copy.
+		// cur lives in urlBuf, which cleaning del reuses: the log keeps a copy.
 		req.URL = append(r.delBuf[:0], cur...)
 		r.delBuf = req.URL
-		if del, err = r.cleanURL(req.Arg); err != nil {
-			return r.fail(body, action, 400, err)
-		}
+		// netdata cleans delete_url without validating it: one that cannot be the person's is
+		// simply not found.
+		del = cleanText(req.Arg, r.cfg.MaxURLLength, &r.urlBuf)
 		req.Arg = del
 	}
 	i := r.findPersonURLID(p, r.urls.find(del))
@@ -62,11 +62,14 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 404, ErrNoMachine)
 	}
 	p := &r.persons[pidx]
+	// The name shown is that of the person's newest link to the machine (netdata walks the
+	// person's list from its head).
 	var name []byte
 	found := false
-	for _, pu := range r.personBlock(p) {
-		if pu.machine == midx {
-			name, found = r.names.bytes(pu.name), true
+	pblk := r.personBlock(p)
+	for i := len(pblk) - 1; i >= 0; i-- {
+		if pblk[i].machine == midx {
+			name, found = r.names.bytes(pblk[i].name), true
 			break
 		}
 	}
@@ -78,7 +81,9 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 	if req.Flags&FlagQuiet == 0 {
 		body = append(body, `,"urls":[`...)
 		first := true
-		for _, mu := range r.machineBlock(m) {
+		blk := r.machineBlock(m) // oldest first: listed backwards, newest first as netdata's
+		for i := len(blk) - 1; i >= 0; i-- {
+			mu := &blk[i]
 			u := r.urls.bytes(mu.url)
 			if string(u) == hiddenURL {
 				continue
@@ -107,7 +112,7 @@ func (r *Registry) switchPerson(req *Request, body []byte) (Result, []byte) {
 	if len(req.Person) == 0 {
 		return r.fail(body, action, 400, ErrNoPerson)
 	}
-	if _, err := r.cleanURL(req.URL); err != nil {
+	if _, err := r.requestURL(req); err != nil {
 		return r.fail(body, action, 400, err)
 	}
 	old, ok := r.lookupPerson(req.Person)

@@ -41,7 +41,8 @@ type Registry struct {
 	res             Result    // Handle's result, reused (do fills every field)
 }
 
-// person is one browser identity. Its URLs are the block [off, off+n) of personURLs.
+// person is one browser identity. Its URLs are the block [off, off+n) of personURLs, oldest
+// link first (answers list them backwards, newest first, as netdata does).
 type person struct {
 	guid               GUID
 	first, last, usage uint32
@@ -67,7 +68,8 @@ func blockURLBits(blk []personURL) uint64 {
 	return bits
 }
 
-// machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs.
+// machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs, oldest
+// first (search lists them backwards).
 type machine struct {
 	guid               GUID
 	first, last, usage uint32
@@ -238,8 +240,8 @@ func (r *Registry) appendMachineURL(m *machine, url uint32) *machineURL {
 	return mu
 }
 
-// removePersonURL drops entry i of p's block, keeping the order of the others (responses list
-// URLs in the order they were first linked).
+// removePersonURL drops entry i of p's block, keeping the order of the others (the order
+// answers list, backwards: see access).
 func (r *Registry) removePersonURL(p *person, i int) {
 	b := r.personBlock(p)
 	r.urls.unref(b[i].url)

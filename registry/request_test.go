@@ -298,7 +298,7 @@ func TestHandleResultsDoNotLeak(t *testing.T) {
 	want := []struct {
 		status int
 		person bool
-	}{{200, true}, {500, false}, {200, true}, {200, false}}
+	}{{200, true}, {400, false}, {200, true}, {200, false}}
 	for i, w := range want {
 		if resps[i].Status != w.status || (resps[i].Person != "") != w.person {
 			t.Errorf("response %d: status %d person %q, want %d and person %v", i, resps[i].Status, resps[i].Person, w.status, w.person)

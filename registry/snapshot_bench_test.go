@@ -65,7 +65,7 @@ func snapFixture(b *testing.B) (*registry.Registry, []byte, int) {
 		}
 		if os.Getenv("REGWASM_SNAP_LOG") != "" {
 			s.store = openStore(b, nil)
-			if s.err = s.store.Configure([]byte("[registry]\n\tlog sync = save\n")); s.err != nil {
+			if _, s.err = s.store.Configure([]byte("[registry]\n\tlog sync = save\n")); s.err != nil {
 				return
 			}
 			s.reg = s.store.Registry()

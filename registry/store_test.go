@@ -284,7 +284,7 @@ func TestZeroGUIDsAreNotEntities(t *testing.T) {
 	zero := "00000000-0000-0000-0000-000000000000"
 	out, _ := s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(zero), URL: []byte("http://a/")}), nil)
 	resps, _ := ParseResponses(out)
-	if resps[0].Status != 500 {
+	if resps[0].Status != 400 {
 		t.Fatalf("zero machine GUID accepted: %d", resps[0].Status)
 	}
 	out, _ = s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(m1), URL: []byte("http://a/")}), nil)
@@ -380,7 +380,7 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
+	if _, err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
 		t.Fatal(err)
 	}
 	accesses := func(n int) {

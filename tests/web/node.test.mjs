@@ -96,7 +96,7 @@ test('batch: many quiet accesses in one request', async () => {
 test('action failures are results; a malformed batch changes nothing', async () => {
   const reg = await openRegistry({ storage: 'memory' });
   const bad = await reg.access('', 'not-a-guid', 'http://x/', 'x');
-  assert.equal(bad.status, 500, 'netdata answers a failed access with 500');
+  assert.equal(bad.status, 400, 'a malformed machine is the client\'s error (netdata: 500)');
   assert.equal(bad.statusText, 'failed');
   assert.match(String(bad.error), /machine/);
   await assert.rejects(

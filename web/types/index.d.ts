@@ -143,7 +143,8 @@ export declare class Registry {
   config(): Promise<Result>;
   /**
    * Changes settings from netdata.conf text (its `[registry]` keys), stored with the files.
-   * Unknown keys or bad values: status 400, nothing changes.
+   * Lines not applied (keys regwasm does not use, unknown keys) are listed under `ignored`;
+   * a bad value of a key regwasm uses: status 400, nothing changes.
    */
   configure(conf: string): Promise<Result>;
   /** Verifies every file; answers a report ({healthy, snapshot, config, log}). */

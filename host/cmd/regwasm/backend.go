@@ -42,7 +42,7 @@ func cacheOptions() []host.Option {
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
-	r, err := m.commits.do(ctx, host.Request{Op: a.op, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
 	return answer{status: r.Status, person: r.Person, body: r.Body}, err
 }
 
@@ -70,15 +70,17 @@ func (m *moduleRegistry) settings(ctx context.Context) ([]byte, error) {
 }
 
 // configure applies a netdata.conf file's [registry] section; a bad file changes nothing.
-func (m *moduleRegistry) configure(ctx context.Context, file string) error {
+// It returns the lines it ignored.
+func (m *moduleRegistry) configure(ctx context.Context, file string) ([]host.IgnoredLine, error) {
 	text, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := m.reg.Configure(ctx, string(text)); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	set, err := m.reg.Configure(ctx, string(text))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return nil
+	return set.Ignored, nil
 }
 
 func (m *moduleRegistry) save(ctx context.Context) error {

@@ -46,7 +46,7 @@ func newNativeTarget(persons int, logSync string) (*nativeTarget, error) {
 		t.store, err = registry.OpenStore(t.dir, nil)
 	}
 	if err == nil {
-		err = t.store.Configure([]byte(logSyncConf(logSync)))
+		_, err = t.store.Configure([]byte(logSyncConf(logSync)))
 	}
 	if err != nil {
 		t.close()
