@@ -14,8 +14,11 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/regwasm/regwasm/host/internal/wasidir"
 )
 
 // registryWasm is the module, built by ./build.sh from ./wasm (TestCommittedWasmIsFresh
@@ -100,13 +103,22 @@ type instance struct {
 	inLen  uint32
 	stack  [2]uint64
 	stderr *tail
+	dir    *wasidir.Dir // the mounted directory: the OS errors behind the module's
 }
 
 // instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3), with the
 // clock and random source of o (WithWalltime, WithRandSource).
+//
+// # Notes
+//
+// The directory is mounted through wasidir, not wazero's own WithDirMount: wazero's WASI
+// errors have no ENOSPC (nor EDQUOT, EFBIG) and a full disk would reach the module, and the
+// caller, as "I/O error". wasidir gives the module the same nearest errno and keeps the real
+// one for result to report.
 func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*instance, error) {
 	stderr := &tail{}
 	random := &switchReader{r: crand.Reader}
+	root := wasidir.New(dir)
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions("_initialize").
@@ -115,7 +127,7 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		WithSysNanosleep().
 		WithRandSource(random).
 		WithStderr(stderr).
-		WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/"))
+		WithFSConfig(wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(root, "/"))
 	if now := o.walltime; now != nil {
 		cfg = cfg.WithWalltime(func() (int64, int32) {
 			t := now()
@@ -134,7 +146,7 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		// _initialize has run: from now on random_get serves only the registry.
 		random.r = o.rand
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr}
+	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr, dir: root}
 	for name, fn := range map[string]*api.Function{"alloc": &in.alloc, "request": &in.req,
 		"save": &in.save, "load": &in.load, "trap": &in.trap, "result_slot": nil} {
 		f := mod.ExportedFunction(name)
@@ -225,6 +237,10 @@ func (in *instance) result(ret int32) ([]byte, error) {
 	view, ok := in.mem.Read(ptr, n)
 	if !ok {
 		return nil, fmt.Errorf("host: result of %d bytes at %#x is outside the memory", n, ptr)
+	}
+	if ret == codeStorage {
+		msg, cause := in.dir.Explain(string(view))
+		return nil, &storageError{msg: msg, cause: cause}
 	}
 	if ret < 0 {
 		return nil, codeError(ret, string(view))
