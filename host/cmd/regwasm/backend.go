@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -17,14 +16,12 @@ type moduleRegistry struct {
 	commits *groupCommit
 }
 
-// openRegistry opens dir with the compilation cache in the user's cache directory, so that
-// only the first start of a build compiles the module. A directory another process serves
-// is refused (host.ErrLocked).
-func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	var opts []host.Option
-	if cache, err := os.UserCacheDir(); err == nil {
-		opts = append(opts, host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero")))
-	}
+// openRegistry opens dir with the compilation cache in the user's cache directory (host's
+// default), so that only the first start of a build compiles the module; where that cache
+// cannot be made, the module is compiled in every start and host says so once, on opts'
+// logger (host.WithLogger) or slog's default. A directory another process serves is refused
+// (host.ErrLocked).
+func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*moduleRegistry, error) {
 	reg, err := host.Open(ctx, dir, opts...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
