@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/regwasm/regwasm/host"
 	"github.com/regwasm/regwasm/host/internal/smallfs"
 )
 
@@ -49,4 +53,29 @@ func TestServeDiskFull(t *testing.T) {
 		return
 	}
 	t.Fatal("5000 accesses on a full file system all succeeded")
+}
+
+// TestRegistryFailure checks the answer to each kind of failure: storage failures are 503
+// with the OS error and no path, anything else 500.
+func TestRegistryFailure(t *testing.T) {
+	storage := func(op string, errno syscall.Errno) error {
+		return fmt.Errorf("%w: registry: %s /srv/registry.log: %w", host.ErrStorage, op,
+			&fs.PathError{Op: op, Path: "/srv/registry.log", Err: errno})
+	}
+	for _, c := range []struct {
+		err    error
+		status int
+		reason string
+	}{
+		{storage("append", syscall.ENOSPC), 503, "registry storage failure: no space left on device"},
+		{storage("append", syscall.EROFS), 503, "registry storage failure: read-only file system"},
+		{storage("open", syscall.EACCES), 503, "registry storage failure: permission denied"},
+		{host.ErrStorage, 503, "registry storage failure"},
+		{host.ErrTrapped, 500, "registry failure"},
+		{context.Canceled, 500, "registry failure"},
+	} {
+		if status, reason := registryFailure(c.err); status != c.status || reason != c.reason {
+			t.Errorf("%v: %d %q, want %d %q", c.err, status, reason, c.status, c.reason)
+		}
+	}
 }
