@@ -12,20 +12,59 @@ import (
 	"testing"
 )
 
-// TestDefaultCompilationCache checks that Open without options keeps the compiled module in
-// the user's cache directory, so that the next process loads it instead of compiling, and
-// that WithoutCompilationCache writes nothing there.
+// TestDefaultCompilationCache checks that Open without options uses a compilation cache in
+// the user's cache directory (it compiled in every process), and that WithoutCompilationCache
+// writes nothing there. The default location is seeded with a damaged copy of the tests'
+// cache: Open reading it shows as the warning (a new cache would cost a compile, minutes
+// under the race detector).
 func TestDefaultCompilationCache(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
+	dir := filepath.Join(cache, "regwasm", "wazero")
+	damaged := t.TempDir()
+	damagedCopy(t, damaged) // first: the module compiled for testCache serves the next Open
 	open(t, t.TempDir(), WithoutCompilationCache())
 	if _, err := os.Stat(filepath.Join(cache, "regwasm")); err == nil {
 		t.Fatal("WithoutCompilationCache wrote to the user's cache directory")
 	}
-	open(t, t.TempDir())
-	entries, err := os.ReadDir(filepath.Join(cache, "regwasm", "wazero"))
-	if err != nil || len(entries) == 0 {
-		t.Fatalf("Open without options cached nothing in %s: %v", cache, err)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(damaged, dir); err != nil {
+		t.Fatal(err)
+	}
+	var w warnings
+	r := open(t, t.TempDir(), WithLogger(w.logger()))
+	access(t, r, "", m1, u1, "one")
+	if got := w.lines("compilation cache unavailable"); len(got) != 1 || !strings.Contains(got[0], dir) {
+		t.Fatalf("Open without options did not read %s (warnings %q)", dir, got)
+	}
+}
+
+// damagedCopy copies the tests' compilation cache to dir with every entry damaged.
+func damagedCopy(t *testing.T, dir string) {
+	t.Helper()
+	if err := Initialize(context.Background(), WithCompilationCache(testCache)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(dir, os.DirFS(testCache)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		b[len(b)/2] ^= 0xff
+		return os.WriteFile(p, b, 0o644)
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("no cache entry to damage (%d): %v", n, err)
 	}
 }
 
@@ -89,34 +128,12 @@ func TestCompilationCacheUnavailable(t *testing.T) {
 // TestCompilationCacheDamaged checks that a damaged cache entry is compiled around, with a
 // warning: it failed the compile (wazero verifies the entry's checksum).
 func TestCompilationCacheDamaged(t *testing.T) {
-	good := t.TempDir()
-	if err := Initialize(context.Background(), WithCompilationCache(good)); err != nil {
-		t.Fatal(err)
-	}
 	damaged := t.TempDir()
-	if err := os.CopyFS(damaged, os.DirFS(good)); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	err := filepath.WalkDir(damaged, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n++
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b[len(b)/2] ^= 0xff
-		return os.WriteFile(p, b, 0o644)
-	})
-	if err != nil || n == 0 {
-		t.Fatalf("no cache entry to damage (%d): %v", n, err)
-	}
+	damagedCopy(t, damaged)
 	var w warnings
 	r := open(t, t.TempDir(), WithCompilationCache(damaged), WithLogger(w.logger()))
 	access(t, r, "", m1, u1, "one")
-	if got := w.lines("compilation cache unavailable"); len(got) != 1 {
-		t.Fatalf("warnings %q, want one", got)
+	if got := w.lines("compilation cache unavailable"); len(got) != 1 || !strings.Contains(got[0], damaged) {
+		t.Fatalf("warnings %q, want one naming %s", got, damaged)
 	}
 }
