@@ -44,7 +44,7 @@ func (d *Dir) Explain(msg string) (string, error) {
 		if !ok {
 			continue
 		}
-		for _, named := range []string{"/" + f.Name, f.Name} {
+		for _, named := range guestNames(f.Name) {
 			if i := strings.Index(msg, named+": "+text); i >= 0 {
 				told := f.Err.Path + ": " + f.Err.Err.Error()
 				return msg[:i] + told + msg[i+len(named)+2+len(text):], f.Err
@@ -52,9 +52,21 @@ func (d *Dir) Explain(msg string) (string, error) {
 		}
 	}
 	for _, f := range failures {
+		if f.Name == "." {
+			continue // "/" alone says nothing
+		}
 		if text := wasip1Text[f.Errno]; text != "" && strings.Contains(msg, "/"+f.Name) && strings.Contains(msg, text) {
 			return msg + " (" + f.Err.Error() + ")", f.Err
 		}
 	}
 	return msg, nil
+}
+
+// guestNames are the ways the module's messages name a file of the directory, most precise
+// first: its path under the preopen "/", then its bare name.
+func guestNames(name string) []string {
+	if name == "." {
+		return []string{"/"}
+	}
+	return []string{"/" + name, name}
 }

@@ -52,6 +52,12 @@ func TestInjectedErrors(t *testing.T) {
 	if want := "registry: saving /registry.db.2 failed (I/O error) (sync " + filepath.Join(dir, "registry.db.2") + ": no space left on device)"; msg != want || !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("explained as %q (%v), want %q", msg, err, want)
 	}
+	// The directory itself (its fsync) is "/" to the module.
+	root := New(dir)
+	root.record("sync", ".", syscall.EIO)
+	if msg, _ := root.Explain("registry: sync /: I/O error"); msg != "registry: sync "+dir+": input/output error" {
+		t.Errorf("the directory's failure explained as %q", msg)
+	}
 	// A message about another file, or another errno, is left alone.
 	for _, m := range []string{"registry: append /registry.log: I/O error", "registry: read /registry.db.2: Permission denied"} {
 		if got, err := d.Explain(m); got != m || err != nil {
