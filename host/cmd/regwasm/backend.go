@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -17,11 +16,13 @@ type moduleRegistry struct {
 	commits *groupCommit
 }
 
-// openRegistry opens dir with the compilation cache in the user's cache directory, so that
-// only the first start of a build compiles the module. A directory another process serves
-// is refused (host.ErrLocked).
-func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	reg, err := host.Open(ctx, dir, cacheOptions()...)
+// openRegistry opens dir with the compilation cache in the user's cache directory (host's
+// default), so that only the first start of a build compiles the module; where that cache
+// cannot be made, the module is compiled in every start and host says so once, on opts'
+// logger (host.WithLogger) or slog's default. A directory another process serves is refused
+// (host.ErrLocked).
+func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*moduleRegistry, error) {
+	reg, err := host.Open(ctx, dir, opts...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
 			return nil, fmt.Errorf("%s is locked: another regwasm (or program) has it open: %w", dir, err)
@@ -29,15 +30,6 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 		return nil, err
 	}
 	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
-}
-
-// cacheOptions are the host options every command opens registries with: the compilation
-// cache in the user's cache directory.
-func cacheOptions() []host.Option {
-	if cache, err := os.UserCacheDir(); err == nil {
-		return []host.Option{host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero"))}
-	}
-	return nil
 }
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).

@@ -72,7 +72,7 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	rep, err := host.CheckDir(ctx, dir, cacheOptions()...)
+	rep, err := host.CheckDir(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 
 // readSettings reads the settings of dir read-only, "" when the registry cannot be opened.
 func readSettings(ctx context.Context, dir string) (json.RawMessage, error) {
-	r, err := host.Open(ctx, dir, append(cacheOptions(), host.WithReadOnly())...)
+	r, err := host.Open(ctx, dir, host.WithReadOnly())
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir)
+	reg, err := openRegistry(ctx, dir, host.WithLogger(log))
 	if err != nil {
 		return err
 	}
