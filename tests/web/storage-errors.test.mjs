@@ -57,7 +57,7 @@ const CASES = [
 
 test('each OS error on a write is told by name, with the file', async (t) => {
   const real = { openSync: fs.default.openSync, writeSync: fs.default.writeSync };
-  /** @type {Set<number>} descriptors open on registry.log */
+  /** @type {Set<number>} descriptors open on a log segment */
   const logFds = new Set();
   /** @type {string | null} */
   let inject = null;
@@ -65,7 +65,7 @@ test('each OS error on a write is told by name, with the file', async (t) => {
   const patched = fs.default;
   patched.openSync = (/** @type {any[]} */ ...args) => {
     const fd = real.openSync(args[0], ...args.slice(1));
-    if (basename(String(args[0])) === 'registry.log') logFds.add(fd);
+    if (/^registry\.log\.[123]$/.test(basename(String(args[0])))) logFds.add(fd);
     return fd;
   };
   patched.writeSync = (/** @type {any[]} */ ...args) => {
@@ -89,7 +89,12 @@ test('each OS error on a write is told by name, with the file', async (t) => {
       assert.equal(err?.code, 'storage', `${code}: ${err}`);
       assert.match(err.message, text, code);
       assert.match(err.message, /registry\.log/, code);
-      await reg.access('', machine(3), 'http://one.example/', 'one');
+      // Writes stopped: changes are refused until a save resumes them.
+      const refused = await reg.access('', machine(3), 'http://one.example/', 'one');
+      assert.equal(refused.status, 503, `${code}: a change while writes are stopped`);
+      await reg.save();
+      const again = await reg.access('', machine(3), 'http://one.example/', 'one');
+      assert.equal(again.status, 200, `${code}: a change after the save that resumed writes`);
       await reg.close();
     }
   } finally {
