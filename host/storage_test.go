@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/regwasm/regwasm/host/internal/smallfs"
 )
@@ -25,7 +26,9 @@ func TestDiskFull(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := filepath.Join(mnt, "registry")
-	r := open(t, dir)
+	// A clock that stands still: the registry retries writes after a pause, and the test
+	// must see them stopped first.
+	r := open(t, dir, WithWalltime(func() time.Time { return time.Unix(1_800_000_000, 0) }))
 	access(t, r, "", m1, u1, "one")
 	filler := smallfs.Fill(t, mnt, "filler")
 
