@@ -64,6 +64,9 @@ export interface Stats extends Result {
   person_urls: number;
   machine_urls: number;
   bytes: number;
+  /** The tables' memory budget: past it, accesses that would add a person, a machine or a
+   * URL are refused with status 507. Derived from the engine's WebAssembly memory limit. */
+  budget?: number;
   /** The module's files: current snapshot, change sequence numbers, last save (unix s). */
   storage?: {
     mode: 'write' | 'read-only' | 'salvage';
