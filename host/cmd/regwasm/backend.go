@@ -34,7 +34,7 @@ func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*module
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
-	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, NoNewPerson: a.noNewPerson, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
 	return answer{status: r.Status, person: r.Person, body: r.Body}, err
 }
 

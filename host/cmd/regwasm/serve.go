@@ -25,6 +25,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	confFlag := fs.String("config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
 	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
 	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
+	newPersons := fs.Int("new-persons-per-minute", defaultNewPersonsPerMinute, "new persons each client address (IPv6: /64) may make a minute; 0: no limit")
 	verbose := fs.Bool("v", false, "log every request")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -54,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		logIgnored(log, *confFlag, ignored)
 	}
-	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
+	srv, err := newServer(ctx, limitNewPersons(reg, *newPersons), findWebDir(*webFlag), log)
 	if err != nil {
 		_ = reg.close(context.WithoutCancel(ctx))
 		return err
