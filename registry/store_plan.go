@@ -166,6 +166,9 @@ func currentSegment(segs []*segFile, p *loadPlan) (*segFile, bool) {
 		if (!sf.scan.headerOK && len(sf.scan.recs) == 0) || sf.scan.last() != p.end {
 			continue
 		}
+		if d := sf.scan.damage; d != nil && !d.lostToCrash() {
+			continue // appends never follow damage
+		}
 		if p.start == nil && len(sf.scan.recs) == 0 && sf.scan.base != 0 {
 			continue // an empty segment continuing a snapshot the load does not have
 		}
