@@ -1,10 +1,6 @@
 package registry
 
-import (
-	"cmp"
-	"slices"
-	"strconv"
-)
+import "strconv"
 
 // loadPlan is what a load does with the files it found: the snapshot it starts from, the log
 // records it replays after it, the segment later appends continue, and what it found wrong.
@@ -98,9 +94,21 @@ func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, [
 			cands = append(cands, cand{f: f, seq: f.header.Seq, parts: parts, end: end})
 		}
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		return cmp.Or(cmp.Compare(b.end, a.end), cmp.Compare(b.seq, a.seq), cmp.Compare(b.f.header.Gen, a.f.header.Gen))
-	})
+	// At most three: an insertion sort (slices.SortFunc's generic code was 19 KB of module).
+	before := func(a, b *cand) bool {
+		if a.end != b.end {
+			return a.end > b.end
+		}
+		if a.seq != b.seq {
+			return a.seq > b.seq
+		}
+		return a.f.header.Gen > b.f.header.Gen
+	}
+	for i := 1; i < len(cands); i++ {
+		for j := i; j > 0 && before(&cands[j], &cands[j-1]); j-- {
+			cands[j], cands[j-1] = cands[j-1], cands[j]
+		}
+	}
 	var data []byte
 	chosen := false
 	for _, c := range cands {
