@@ -145,4 +145,12 @@ func humanCount(n uint64) string {
 	return trimZero(fmt.Sprintf("%.1f", float64(n)/1e9)) + "G"
 }
 
+// counted is n with its noun: "1 person", "2 persons", "1.2K persons".
+func counted(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return humanCount(n) + " " + many
+}
+
 func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

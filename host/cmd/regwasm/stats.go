@@ -89,15 +89,15 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// humanStats is the counters in one line: "1.2M persons, 400K machines, ...".
+// humanStats is the counters in one line: "1.2M persons, 400K machines, 1 URL, ...".
 func humanStats(st host.Stats) string {
 	parts := []string{
-		humanCount(st.Persons) + " persons",
-		humanCount(st.Machines) + " machines",
-		humanCount(st.URLs) + " URLs",
-		humanCount(st.Accesses) + " accesses",
-		humanCount(st.PersonURLs) + " person-URLs",
-		humanCount(st.MachineURLs) + " machine-URLs",
+		counted(st.Persons, "person", "persons"),
+		counted(st.Machines, "machine", "machines"),
+		counted(st.URLs, "URL", "URLs"),
+		counted(st.Accesses, "access", "accesses"),
+		counted(st.PersonURLs, "person-URL", "person-URLs"),
+		counted(st.MachineURLs, "machine-URL", "machine-URLs"),
 	}
 	return strings.Join(parts, ", ")
 }
