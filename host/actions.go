@@ -185,7 +185,8 @@ func (r *Registry) Import(ctx context.Context, netdataDB, netdataLog string) (Im
 }
 
 // Export writes the registry as netdata's registry.db text to file, a path anywhere (the
-// module writes it, synced, in the directory; the host moves it out).
+// module writes it, synced, in the directory; the host moves it out). An existing file is
+// replaced only once the new one is complete; a directory is refused.
 func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) {
 	var info ExportInfo
 	if err := r.acquire(ctx); err != nil {
@@ -200,6 +201,9 @@ func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) 
 			return info, fmt.Errorf("host: export: %s would overwrite the registry's own files", file)
 		}
 	}
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return info, fmt.Errorf("host: export: %s is a directory", file)
+	}
 	src := filepath.Join(r.dir, exportName)
 	defer os.Remove(src)
 	resp, err := r.oneLocked(ctx, Request{Op: OpExport, Arg: exportName})
@@ -210,13 +214,32 @@ func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) 
 		return info, err
 	}
 	if err := os.Rename(src, file); err != nil {
-		// Another file system: copy.
-		if err := copyFile(src, file); err != nil {
+		// Another file system: a copy beside file, renamed over it once complete.
+		if err := copyInto(src, file); err != nil {
 			return info, fmt.Errorf("host: export: %w", err)
 		}
 	}
 	info.File = file
 	return info, nil
+}
+
+// copyInto copies src to dst through a temporary file in dst's directory, so that dst is
+// either the old file or the whole new one.
+func copyInto(src, dst string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	if err := copyFile(src, tmp.Name()); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
 }
 
 // one runs a single request and turns a refusal into a *StatusError.

@@ -282,6 +282,9 @@ func TestImportExport(t *testing.T) {
 	if _, err := src.Export(ctx, filepath.Join(src.Dir(), "registry.log")); err == nil {
 		t.Fatal("export over the registry's log succeeded")
 	}
+	if _, err := src.Export(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("export onto a directory: %v", err)
+	}
 	if _, err := dst.Import(ctx, filepath.Join(t.TempDir(), "missing"), ""); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("import of a missing file: %v", err)
 	}

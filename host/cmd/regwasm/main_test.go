@@ -99,8 +99,8 @@ func TestHumanNumbers(t *testing.T) {
 	}
 }
 
-// TestProgressPlain: off a terminal the bar prints whole lines, not \r redraws, and not on
-// every update.
+// TestProgressPlain: off a terminal the bar prints whole lines, not \r redraws: a quick job
+// one line when it ends, a long one a line every plainPrintEvery, never the same line twice.
 func TestProgressPlain(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, "copying", 1000, humanBytes)
@@ -115,17 +115,28 @@ func TestProgressPlain(t *testing.T) {
 	if strings.Contains(s, "\r") {
 		t.Fatalf("carriage returns off a terminal: %q", s)
 	}
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) < 2 || len(lines) > 3 {
-		t.Fatalf("%d lines for 101 updates in well under %v:\n%s", len(lines), plainPrintEvery, s)
+	if lines := strings.Split(strings.TrimSpace(s), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "100%") || !strings.Contains(lines[0], "1000 B/1000 B") {
+		t.Fatalf("a quick job printed %d lines:\n%s", len(lines), s)
 	}
-	if last := lines[len(lines)-1]; !strings.Contains(last, "100%") || !strings.Contains(last, "1000 B/1000 B") {
-		t.Fatalf("last line %q", last)
+	// A long job: a line each time plainPrintEvery has passed, then the last.
+	out.Reset()
+	p = newProgress(&out, "copying", 1000, humanBytes)
+	p.started = p.started.Add(-3 * plainPrintEvery)
+	p.drawn = p.started
+	p.set(100) // over plainPrintEvery since the start: a line
+	p.set(200) // just after it: none
+	p.drawn = p.drawn.Add(-plainPrintEvery)
+	p.set(1000) // a line
+	p.finish()  // the same state: not again
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 ||
+		!strings.Contains(lines[0], " 10%") || !strings.Contains(lines[1], "100%") {
+		t.Fatalf("a long job printed:\n%s", out.String())
 	}
 	// On a terminal: one line, redrawn.
 	var tty bytes.Buffer
 	p = newProgress(&tty, "x", 10, nil)
-	p.tty = true
+	p.tty, p.drawn = true, time.Time{}
 	p.set(5)
 	p.drawn = time.Time{}
 	p.set(10)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -107,16 +106,6 @@ func perLink(bytes, links uint64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f B", float64(bytes)/float64(links))
-}
-
-// printStatsLine prints the registry's counters after a change (import).
-func printStatsLine(ctx context.Context, w io.Writer, reg *moduleRegistry) error {
-	st, err := reg.reg.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "registry %s now holds %s\n", filepath.Base(reg.reg.Dir()), humanStats(st))
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
