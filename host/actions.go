@@ -75,6 +75,7 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 	if r.inst != nil {
 		st.ModuleMemory = uint64(r.inst.mem.Size())
 	}
+	st.Traps = uint64(r.traps)
 	return st, err
 }
 

@@ -54,6 +54,9 @@ type Stats struct {
 	// headroom and garbage, and the module's buffers. WebAssembly memory grows and never
 	// shrinks, so this is the peak the instance has needed.
 	ModuleMemory uint64 `json:"module_memory"`
+	// Traps counts the calls that trapped since Open; each cost a new instance that reloaded
+	// the files.
+	Traps uint64 `json:"traps"`
 }
 
 // StorageInfo describes the registry's files.

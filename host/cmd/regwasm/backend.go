@@ -76,6 +76,10 @@ func (m *moduleRegistry) configure(ctx context.Context, file string) error {
 	return nil
 }
 
+func (m *moduleRegistry) stats(ctx context.Context) (host.Stats, error) { return m.reg.Stats(ctx) }
+
+func (m *moduleRegistry) dir() string { return m.reg.Dir() }
+
 func (m *moduleRegistry) save(ctx context.Context) error {
 	_, err := m.reg.Save(ctx)
 	return err

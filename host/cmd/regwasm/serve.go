@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:19999", "address to listen on")
 	confFlag := fs.String("config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
 	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
+	certFlag := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
+	keyFlag := fs.String("tls-key", "", "the PEM private key of --tls-cert")
 	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
 	verbose := fs.Bool("v", false, "log every request")
 	rest, err := parseFlags(fs, args)
@@ -32,11 +35,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) > 0 {
 		return usageError("unexpected arguments %q", rest)
 	}
+	if (*certFlag == "") != (*keyFlag == "") {
+		return usageError("--tls-cert and --tls-key go together")
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	web, err := findWebDir(*webFlag)
+	if err != nil {
+		return err
+	}
+	var certs *certFiles
+	if *certFlag != "" {
+		if certs, err = loadCertFiles(*certFlag, *keyFlag, log); err != nil {
+			return err
+		}
+	}
+	// The port first: a start that cannot listen must not create or lock a directory.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	dir, err := dataDir(*dirFlag, true)
 	if err != nil {
 		return err
@@ -51,37 +73,60 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
+	srv, err := newServer(ctx, reg, web, log)
 	if err != nil {
 		_ = reg.close(context.WithoutCancel(ctx))
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, certs.config())
+	}
+	srv.announce(ctx, stdout, scheme+"://"+ln.Addr().String()+"/")
+	started := time.Now()
+	err = srv.run(ctx, ln, *saveEvery)
+	took := time.Since(started).Round(time.Second)
 	if err != nil {
-		_ = reg.close(context.WithoutCancel(ctx))
+		fmt.Fprintf(stdout, "regwasm: stopped after %v: %v\n", took, err)
 		return err
 	}
-	web := srv.webDir
-	if web == "" {
-		web = "not built"
+	fmt.Fprintf(stdout, "regwasm: stopped after %v; the registry in %s is saved\n", took, dir)
+	return nil
+}
+
+// announce prints where the server listens, its data directory and the registry it tells
+// dashboards to use, with a hint when that is still netdata's public one.
+func (s *server) announce(ctx context.Context, w io.Writer, base string) {
+	fmt.Fprintf(w, "regwasm: serving %s (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", base)
+	line := "regwasm: data directory " + s.reg.dir()
+	if st, err := s.reg.stats(ctx); err == nil {
+		line += " (" + counted(st.Persons, "person", "persons") + ", " + counted(st.Machines, "machine", "machines") + ")"
 	}
-	fmt.Fprintf(stdout, "regwasm: registry %s on http://%s/api/v1/registry (dashboard: %s)\n", dir, ln.Addr(), web)
-	return srv.run(ctx, ln, *saveEvery)
+	fmt.Fprintln(w, line)
+	fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\")\n", s.api.set.Announce)
+	if s.api.set.Announce == defaultServerSettings().Announce {
+		fmt.Fprintln(w, "regwasm: dashboards are told to use netdata's public registry: set \"registry to announce\" "+
+			"to this server's public URL (serve --config netdata.conf) to have them use this one")
+	}
 }
 
 // server is `regwasm serve`: the registry API and the dashboard over one registry.
 type server struct {
-	reg    servedRegistry
-	api    *registryAPI
-	webDir string
-	http   *http.Server
-	log    *slog.Logger
+	reg     servedRegistry
+	api     *registryAPI
+	webDir  string
+	http    *http.Server
+	log     *slog.Logger
+	metrics *serverMetrics
 }
 
 // servedRegistry is what the server needs of the registry besides actions.
 type servedRegistry interface {
 	backend
 	settings(ctx context.Context) ([]byte, error) // op config's JSON
+	stats(ctx context.Context) (host.Stats, error)
+	dir() string
 	save(ctx context.Context) error
 	close(ctx context.Context) error
 }
@@ -95,7 +140,7 @@ func newServer(ctx context.Context, reg servedRegistry, webDir string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	s := &server{reg: reg, api: newRegistryAPI(reg, set, log), webDir: webDir, log: log}
+	s := &server{reg: reg, api: newRegistryAPI(reg, set, log), webDir: webDir, log: log, metrics: newServerMetrics()}
 	s.http = &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -110,8 +155,9 @@ func newServer(ctx context.Context, reg servedRegistry, webDir string, log *slog
 // handler routes the registry API and the dashboard, all with netdata's CORS headers.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/registry", s.api)
-	mux.HandleFunc("/api/v1/registry/stats", s.api.serveStats)
+	mux.Handle("/api/v1/registry", s.metrics.instrument("", s.api))
+	mux.Handle("/api/v1/registry/stats", s.metrics.instrument("stats", http.HandlerFunc(s.api.serveStats)))
+	s.operatorRoutes(mux)
 	mux.Handle("/", dashboardHandler(s.webDir))
 	return withCORS(s.logRequests(mux))
 }
@@ -178,7 +224,7 @@ loop:
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	err := s.reg.save(bg)
+	err := s.save(bg)
 	if err != nil {
 		s.log.Error("final save failed; the change log still holds every acknowledged change", "err", err)
 	}
@@ -201,5 +247,19 @@ func (s *server) saveIfChanged(ctx context.Context) error {
 	if err := json.Unmarshal(ans.body, &st); err == nil && st.Storage.Seq == st.Storage.SavedSeq {
 		return nil
 	}
-	return s.reg.save(ctx)
+	return s.save(ctx)
+}
+
+// save writes a snapshot, counted and timed for /metrics.
+func (s *server) save(ctx context.Context) error {
+	t0 := time.Now()
+	err := s.reg.save(ctx)
+	s.metrics.saved(time.Since(t0), err)
+	return err
+}
+
+// operatorRoutes adds what operators and their tools read: /metrics and /healthz.
+func (s *server) operatorRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/metrics", s.serveMetrics)
+	mux.HandleFunc("/healthz", s.serveHealth)
 }
