@@ -9,30 +9,33 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Access records that person reached machine through url, the dashboard showing the machine
-// as name (netdata's access action, now). person is the cookie: empty, invalid or unknown
-// makes a new person, whose GUID the result carries. A refused access is a *StatusError.
-func (r *Registry) Access(ctx context.Context, person, machine, url, name string) (AccessResult, error) {
-	resp, err := r.one(ctx, Request{Op: OpAccess, Person: person, Machine: machine, URL: url, Arg: name})
+// as name (netdata's access action, now). person is the cookie's: uuid.Nil (no cookie, or one
+// that did not parse) or one the registry does not know makes a new person, whose GUID the
+// result carries. A refused access is a *StatusError.
+func (r *Registry) Access(ctx context.Context, person, machine uuid.UUID, url, name string) (AccessResult, error) {
+	resp, err := r.one(ctx, Request{Op: OpAccess, Person: personField(person), Machine: machine.String(), URL: url, Arg: name})
 	if err != nil {
-		return AccessResult{PersonGUID: resp.Person}, err
+		return AccessResult{Person: parseGUID(resp.Person)}, err
 	}
 	return resp.Access()
 }
 
 // Delete removes deleteURL from person's URLs; machine and url are where the request was
 // made, and url must be one of the person's too (netdata's delete action).
-func (r *Registry) Delete(ctx context.Context, person, machine, url, deleteURL string) error {
-	_, err := r.one(ctx, Request{Op: OpDelete, Person: person, Machine: machine, URL: url, Arg: deleteURL})
+func (r *Registry) Delete(ctx context.Context, person, machine uuid.UUID, url, deleteURL string) error {
+	_, err := r.one(ctx, Request{Op: OpDelete, Person: personField(person), Machine: machine.String(), URL: url, Arg: deleteURL})
 	return err
 }
 
 // Search returns the URLs of machine forMachine, if person has accessed it (netdata's search
 // action).
-func (r *Registry) Search(ctx context.Context, person, machine, url, forMachine string) ([]URL, error) {
-	resp, err := r.one(ctx, Request{Op: OpSearch, Person: person, Machine: machine, URL: url, Arg: forMachine})
+func (r *Registry) Search(ctx context.Context, person, machine uuid.UUID, url string, forMachine uuid.UUID) ([]URL, error) {
+	resp, err := r.one(ctx, Request{Op: OpSearch, Person: personField(person), Machine: machine.String(), URL: url, Arg: forMachine.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +45,20 @@ func (r *Registry) Search(ctx context.Context, person, machine, url, forMachine 
 // Switch checks that person may adopt the identity to (both known and both have accessed
 // machine) and returns the GUID to put in the cookie (netdata's switch action; nothing in the
 // registry changes).
-func (r *Registry) Switch(ctx context.Context, person, machine, url, to string) (string, error) {
-	resp, err := r.one(ctx, Request{Op: OpSwitch, Person: person, Machine: machine, URL: url, Arg: to})
+func (r *Registry) Switch(ctx context.Context, person, machine uuid.UUID, url string, to uuid.UUID) (uuid.UUID, error) {
+	resp, err := r.one(ctx, Request{Op: OpSwitch, Person: personField(person), Machine: machine.String(), URL: url, Arg: to.String()})
 	if err != nil {
-		return "", err
+		return uuid.Nil, err
 	}
-	return resp.Person, nil
+	return parseAnswerGUID(resp.Person)
+}
+
+// personField is the request's person: "" for uuid.Nil, which the module reads as no cookie.
+func personField(person uuid.UUID) string {
+	if person == uuid.Nil {
+		return ""
+	}
+	return person.String()
 }
 
 // Hello returns the registry's greeting (netdata's hello action).

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func TestTrapRecovery(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
-	p := access(t, r, "", m1, u1, "one").PersonGUID
+	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	err := r.trap(ctx)
 	if !errors.Is(err, ErrTrapped) || !strings.Contains(err.Error(), "panic: registry: trap requested by the host") ||
 		!strings.Contains(err.Error(), "a new instance reloaded the files") {
@@ -25,7 +27,7 @@ func TestTrapRecovery(t *testing.T) {
 		t.Fatalf("%d traps counted", r.traps)
 	}
 	// The new instance holds the acknowledged state and serves calls.
-	if res := access(t, r, p, m1, u1, "one"); res.PersonGUID != p || res.URLs[0].Usages != 2 {
+	if res := access(t, r, p, m1, u1, "one"); res.Person != p || res.URLs[0].Usages != 2 {
 		t.Fatalf("after the trap: %+v", res)
 	}
 }
@@ -36,8 +38,8 @@ func TestTrapRestartFails(t *testing.T) {
 	r := open(t, dir)
 	// Two changes: a save after the first only is a case the core reads differently (it takes
 	// the log's checkpoint at change 1 for a log that starts at the first change).
-	access(t, r, "", m1, u1, "one")
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +74,8 @@ func TestOpenCorrupt(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	access(t, r, "", m1, u1, "one")
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func TestStorageFailure(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	p := access(t, r, "", m1, u1, "one").PersonGUID
+	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	// A save rewrites the log, so the module no longer holds it open (it keeps the file it
 	// appends to open); then the log cannot be reopened while it is a directory.
 	if _, err := r.Save(ctx); err != nil {
@@ -142,10 +144,10 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("second close: %v", err)
 	}
 	calls := map[string]func() error{
-		"Access":   func() error { _, err := r.Access(ctx, "", m1, u1, "one"); return err },
-		"Delete":   func() error { return r.Delete(ctx, "", m1, u1, u1) },
-		"Search":   func() error { _, err := r.Search(ctx, "", m1, u1, m1); return err },
-		"Switch":   func() error { _, err := r.Switch(ctx, "", m1, u1, ""); return err },
+		"Access":   func() error { _, err := r.Access(ctx, uuid.Nil, m1, u1, "one"); return err },
+		"Delete":   func() error { return r.Delete(ctx, uuid.Nil, m1, u1, u1) },
+		"Search":   func() error { _, err := r.Search(ctx, uuid.Nil, m1, u1, m1); return err },
+		"Switch":   func() error { _, err := r.Switch(ctx, uuid.Nil, m1, u1, uuid.Nil); return err },
 		"Hello":    func() error { _, err := r.Hello(ctx); return err },
 		"Stats":    func() error { _, err := r.Stats(ctx); return err },
 		"Settings": func() error { _, err := r.Settings(ctx); return err },
@@ -221,7 +223,7 @@ func TestContext(t *testing.T) {
 	r := open(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := r.Access(ctx, "", m1, u1, "one"); !errors.Is(err, context.Canceled) {
+	if _, err := r.Access(ctx, uuid.Nil, m1, u1, "one"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("access with a canceled context: %v", err)
 	}
 	// A caller waiting for the instance gives up when its context ends.
@@ -241,7 +243,7 @@ func TestContext(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir(), WithMemoryLimit(32<<20))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	// alloc of a 40 MiB batch needs more than the limit: Go's runtime in the module dies.
 	_, err := r.Call(ctx, make([]byte, 40<<20))
 	if !errors.Is(err, ErrTrapped) || !strings.Contains(err.Error(), "out of memory") {
