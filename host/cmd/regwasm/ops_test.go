@@ -231,12 +231,6 @@ func TestCertReload(t *testing.T) {
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// promSample is one sample line of the Prometheus text format.
-type promSample struct {
-	name, labels string
-	value        float64
-}
-
 // parseProm checks text against the Prometheus text format (0.0.4) strictly enough to catch
 // what a scraper rejects: every sample's family has HELP and TYPE lines before it, names
 // and label pairs are well formed, values parse, histograms are cumulative and end with

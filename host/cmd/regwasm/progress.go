@@ -72,13 +72,6 @@ func (p *progress) set(done int64) {
 	p.draw(false)
 }
 
-func (p *progress) add(n int64) {
-	p.mu.Lock()
-	done := p.done + n
-	p.mu.Unlock()
-	p.set(done)
-}
-
 // finish draws the final state and ends the line.
 func (p *progress) finish() {
 	p.mu.Lock()

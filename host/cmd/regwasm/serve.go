@@ -18,48 +18,64 @@ import (
 // How long shutdown waits for requests in flight before closing their connections.
 const shutdownGrace = 15 * time.Second
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveConfig is serve's command line.
+type serveConfig struct {
+	dir, addr, conf, web, cert, key string
+	saveEvery                       time.Duration
+	verbose                         bool
+}
+
+func parseServeArgs(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
 	fs := newFlagSet("serve", stderr)
-	dirFlag := fs.String("dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
-	addr := fs.String("addr", "127.0.0.1:19999", "address to listen on")
-	confFlag := fs.String("config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
-	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
-	certFlag := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
-	keyFlag := fs.String("tls-key", "", "the PEM private key of --tls-cert")
-	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
-	verbose := fs.Bool("v", false, "log every request")
+	fs.StringVar(&c.dir, "dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:19999", "address to listen on")
+	fs.StringVar(&c.conf, "config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
+	fs.StringVar(&c.web, "web", "", "dashboard directory (default: the repository's dist/ when built)")
+	fs.StringVar(&c.cert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
+	fs.StringVar(&c.key, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.DurationVar(&c.saveEvery, "save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
+	fs.BoolVar(&c.verbose, "v", false, "log every request")
 	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, usageError("unexpected arguments %q", rest)
+	}
+	if (c.cert == "") != (c.key == "") {
+		return c, usageError("--tls-cert and --tls-key go together")
+	}
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseServeArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usageError("unexpected arguments %q", rest)
-	}
-	if (*certFlag == "") != (*keyFlag == "") {
-		return usageError("--tls-cert and --tls-key go together")
-	}
 	level := slog.LevelInfo
-	if *verbose {
+	if c.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	web, err := findWebDir(*webFlag)
+	web, err := findWebDir(c.web)
 	if err != nil {
 		return err
 	}
 	var certs *certFiles
-	if *certFlag != "" {
-		if certs, err = loadCertFiles(*certFlag, *keyFlag, log); err != nil {
+	if c.cert != "" {
+		if certs, err = loadCertFiles(c.cert, c.key, log); err != nil {
 			return err
 		}
 	}
 	// The port first: a start that cannot listen must not create or lock a directory.
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	dir, err := dataDir(*dirFlag, true)
+	dir, err := dataDir(c.dir, true)
 	if err != nil {
 		return err
 	}
@@ -67,8 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *confFlag != "" {
-		if err := reg.configure(ctx, *confFlag); err != nil {
+	if c.conf != "" {
+		if err := reg.configure(ctx, c.conf); err != nil {
 			_ = reg.close(context.WithoutCancel(ctx))
 			return err
 		}
@@ -85,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv.announce(ctx, stdout, scheme+"://"+ln.Addr().String()+"/")
 	started := time.Now()
-	err = srv.run(ctx, ln, *saveEvery)
+	err = srv.run(ctx, ln, c.saveEvery)
 	took := time.Since(started).Round(time.Second)
 	if err != nil {
 		fmt.Fprintf(stdout, "regwasm: stopped after %v: %v\n", took, err)
