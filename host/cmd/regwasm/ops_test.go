@@ -117,7 +117,7 @@ func TestServeAnnouncesAndStops(t *testing.T) {
 	addr, dir := freeAddr(t), filepath.Join(t.TempDir(), "data")
 	c := &http.Client{Timeout: 5 * time.Second}
 	out, stop := startServe(t, c, "http://"+addr, "--dir", dir, "--addr", addr, "--save-every", "0")
-	for _, want := range []string{"serving http://" + addr + "/", "data directory " + dir + " (0 persons, 0 machines)",
+	for _, want := range []string{"listening on http://" + addr + "/", "data directory " + dir + " (0 persons, 0 machines)",
 		"announcing registry https://registry.my-netdata.io", "registry to announce"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("start lacks %q:\n%s", want, out.String())
@@ -172,7 +172,7 @@ func TestServeTLS(t *testing.T) {
 	base := "https://" + addr
 	out, _ := startServe(t, c, base, "--dir", t.TempDir(), "--addr", addr, "--save-every", "0",
 		"--tls-cert", certFile, "--tls-key", keyFile)
-	if !strings.Contains(out.String(), "serving https://"+addr+"/") {
+	if !strings.Contains(out.String(), "listening on https://"+addr+"/") {
 		t.Fatalf("start:\n%s", out.String())
 	}
 	req, _ := http.NewRequest("GET", base+registryURL("access", "machine", machineA, "url", urlA, "name", "a"), nil)

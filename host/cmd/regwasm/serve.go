@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/regwasm/regwasm/host"
@@ -99,7 +100,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scheme = "https"
 		ln = tls.NewListener(ln, certs.config())
 	}
-	srv.announce(ctx, stdout, scheme+"://"+ln.Addr().String()+"/")
+	srv.printStart(ctx, stdout, scheme+"://"+ln.Addr().String()+"/")
 	started := time.Now()
 	err = srv.run(ctx, ln, c.saveEvery)
 	took := time.Since(started).Round(time.Second)
@@ -111,19 +112,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// announce prints where the server listens, its data directory and the registry it tells
-// dashboards to use, with a hint when that is still netdata's public one.
-func (s *server) announce(ctx context.Context, w io.Writer, base string) {
-	fmt.Fprintf(w, "regwasm: serving %s (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", base)
+// netdataPublicRegistry is netdata's own public registry, its default "registry to announce".
+const netdataPublicRegistry = "https://registry.my-netdata.io"
+
+// printStart prints where the server listens, its data directory and the registry it tells
+// dashboards to use, with a hint while that is netdata's public one.
+func (s *server) printStart(ctx context.Context, w io.Writer, base string) {
+	fmt.Fprintf(w, "regwasm: listening on %s (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", base)
 	line := "regwasm: data directory " + s.reg.dir()
 	if st, err := s.reg.stats(ctx); err == nil {
 		line += " (" + counted(st.Persons, "person", "persons") + ", " + counted(st.Machines, "machine", "machines") + ")"
 	}
 	fmt.Fprintln(w, line)
-	fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\")\n", s.api.set.Announce)
-	if s.api.set.Announce == defaultServerSettings().Announce {
-		fmt.Fprintln(w, "regwasm: dashboards are told to use netdata's public registry: set \"registry to announce\" "+
-			"to this server's public URL (serve --config netdata.conf) to have them use this one")
+	switch announce := strings.TrimRight(s.api.set.Announce, "/"); announce {
+	case "":
+		fmt.Fprintln(w, "regwasm: announcing the URL each request reached (\"registry to announce\" is not set)")
+	case netdataPublicRegistry:
+		fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\"): dashboards are told to use "+
+			"netdata's public registry; set \"registry to announce\" to this server's public URL "+
+			"(serve --config netdata.conf) to have them use this one\n", announce)
+	default:
+		fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\")\n", announce)
 	}
 }
 
