@@ -158,9 +158,9 @@ func compareCopy(before []checkedFile, tmp string) []string {
 		st, err := os.Stat(filepath.Join(tmp, f.Name))
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			repairs = append(repairs, fmt.Sprintf("removes %s (%d bytes)", f.Name, f.Bytes))
+			repairs = append(repairs, fmt.Sprintf("removes %s (%s)", f.Name, counted(uint64(f.Bytes), "byte", "bytes")))
 		case err == nil && st.Size() < f.Bytes:
-			repairs = append(repairs, fmt.Sprintf("cuts %d torn bytes off %s", f.Bytes-st.Size(), f.Name))
+			repairs = append(repairs, fmt.Sprintf("cuts %s off %s", counted(uint64(f.Bytes-st.Size()), "torn byte", "torn bytes"), f.Name))
 		}
 	}
 	return repairs
@@ -180,9 +180,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	if rep := r.Report; rep != nil {
 		printFileCheck(w, "snapshot", rep.Snapshot)
 		printFileCheck(w, "config", rep.Config)
-		fmt.Fprintf(w, "log:      %d records, %d bytes", rep.Log.Records, rep.Log.Bytes)
+		fmt.Fprintf(w, "log:      %s, %s", plural(rep.Log.Records, "record", "records"), plural(rep.Log.Bytes, "byte", "bytes"))
 		if rep.Log.TornTail > 0 {
-			fmt.Fprintf(w, ", torn tail of %d bytes", rep.Log.TornTail)
+			fmt.Fprintf(w, ", torn tail of %s", plural(rep.Log.TornTail, "byte", "bytes"))
 		}
 		if rep.Log.Error != "" {
 			fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)

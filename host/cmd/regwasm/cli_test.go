@@ -88,6 +88,9 @@ func TestPlurals(t *testing.T) {
 	if got, want := humanStats(one), "1 person, 1 machine, 1 URL, 1 access, 1 person-URL, 1 machine-URL"; got != want {
 		t.Errorf("humanStats(1...) = %q, want %q", got, want)
 	}
+	if got := plural(1, "record", "records") + ", " + plural(4096, "byte", "bytes"); got != "1 record, 4096 bytes" {
+		t.Errorf("plural: %q", got)
+	}
 	two := host.Stats{Persons: 2, Machines: 0, URLs: 1500, Accesses: 2, PersonURLs: 2, MachineURLs: 2}
 	if got, want := humanStats(two), "2 persons, 0 machines, 1.5K URLs, 2 accesses, 2 person-URLs, 2 machine-URLs"; got != want {
 		t.Errorf("humanStats(2...) = %q, want %q", got, want)

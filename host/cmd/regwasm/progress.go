@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,6 +143,14 @@ func counted(n uint64, one, many string) string {
 		return "1 " + one
 	}
 	return humanCount(n) + " " + many
+}
+
+// plural is n, exact, with its noun: "1 record", "4096 bytes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

@@ -75,7 +75,8 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if snap == "" {
 		snap = "none yet"
 	}
-	fmt.Fprintf(stdout, "snapshot %s, change %d, %d changes in the log since the snapshot", snap, st.Storage.Seq, st.Storage.LogRecords)
+	fmt.Fprintf(stdout, "snapshot %s, change %d, %s in the log since the snapshot", snap, st.Storage.Seq,
+		plural(int(st.Storage.LogRecords), "change", "changes"))
 	if !st.Storage.LastSave.IsZero() {
 		fmt.Fprintf(stdout, ", saved %s", st.Storage.LastSave.Format(time.RFC3339))
 	}
