@@ -154,7 +154,7 @@ step() {
 
 # go_test ARGS...: go test -json through tests/gosuite: the log gets the verbose output, the
 # terminal a line per finished package.
-go_test() { go test -json -count=1 "$@" 2>&1 | "$TOOLS/gosuite" -progress /dev/fd/3; }
+go_test() { go test -json -count=1 "$@" 2>&1 | "$TOOLS/gosuite" -progress-fd 3; }
 
 go_tests() {
 	STEP_FAILED=0

@@ -1,10 +1,10 @@
 // Command gosuite reads `go test -json` on stdin and turns it into what ./build.sh test
 // shows: the tests' verbose output for the log (stdout), a line per package as it finishes
-// for the person waiting (-progress, a file such as /dev/fd/3), the skipped tests with their
+// for the person waiting (-progress-fd, a descriptor it inherits), the skipped tests with their
 // reasons, and the totals as `# pass N`, `# fail N`, `# skip N` lines, counting tests and
 // subtests, not packages. It exits 1 when a test or a package failed.
 //
-//	go test -json ./... | go run ./tests/gosuite -progress /dev/fd/3
+//	go test -json ./... | go run ./tests/gosuite -progress-fd 3 3>&2
 package main
 
 import (
@@ -144,17 +144,14 @@ func (s *suite) finish() bool {
 }
 
 func main() {
-	progressFile := flag.String("progress", "", "write a line per finished package here (default: stderr)")
+	// A descriptor, not a path such as /dev/fd/3: reopening that would start a new offset
+	// in a file the caller also writes (a CI log), and the lines would overwrite each other.
+	progressFD := flag.Int("progress-fd", 2, "write a line per finished package to this inherited file descriptor")
 	flag.Parse()
-	progress := io.Writer(os.Stderr)
-	if *progressFile != "" {
-		f, err := os.OpenFile(*progressFile, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "gosuite:", err)
-			os.Exit(2)
-		}
-		defer f.Close()
-		progress = f
+	progress := os.NewFile(uintptr(*progressFD), "progress")
+	if progress == nil {
+		fmt.Fprintln(os.Stderr, "gosuite: no file descriptor", *progressFD)
+		os.Exit(2)
 	}
 	s := newSuite(os.Stdout, progress)
 	sc := bufio.NewScanner(os.Stdin)
