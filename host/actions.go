@@ -101,10 +101,11 @@ func (r *Registry) Settings(ctx context.Context) (Settings, error) {
 }
 
 // Configure changes settings from netdata.conf text: the keys of its [registry] section, in
-// netdata's syntax (`key = value`, yes/no). It returns the settings now in force; they are
-// stored in the directory's config registry and last across restarts. Unknown keys and values
-// that do not parse are refused (a *StatusError matching ErrRefused, its message naming the
-// line) and change nothing.
+// netdata's syntax (`key = value`, yes/no, durations). It returns the settings now in force,
+// with the lines it ignored in Ignored (keys netdata reads that regwasm does not use, unknown
+// keys); they are stored in the directory's config registry and last across restarts. A value
+// of a key regwasm uses that does not parse is refused (a *StatusError matching ErrRefused,
+// its message naming the line) and changes nothing.
 func (r *Registry) Configure(ctx context.Context, netdataConf string) (Settings, error) {
 	var s Settings
 	resp, err := r.one(ctx, Request{Op: OpConfigure, Arg: netdataConf})

@@ -2,7 +2,6 @@ package host
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -135,27 +134,3 @@ func panicLine(stderr string) string {
 	}
 	return strings.TrimSpace(firstLine(stderr))
 }
-
-// lockError is a refused Open: the directory's lock file and the process holding it.
-type lockError struct {
-	path string
-	pid  string // "" when the file does not say
-}
-
-func lockedError(path string) error {
-	pid := ""
-	if b, err := os.ReadFile(path); err == nil {
-		pid = strings.TrimSpace(string(b))
-	}
-	return &lockError{path, pid}
-}
-
-func (e *lockError) Error() string {
-	s := ErrLocked.Error() + " (lock file " + e.path
-	if e.pid != "" {
-		s += ", held by process " + e.pid
-	}
-	return s + "): one process owns a registry directory at a time"
-}
-
-func (e *lockError) Unwrap() error { return ErrLocked }

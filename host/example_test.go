@@ -34,7 +34,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// The same person (res.Person.String() is the cookie) on another agent: the answer
-	// lists both.
+	// lists both, newest first (netdata's order).
 	res, err = reg.Access(ctx, res.Person, agent2, "http://agent2:19999/", "agent2")
 	if err != nil {
 		log.Fatal(err)
@@ -48,7 +48,7 @@ func Example() {
 	}
 	fmt.Println(st.Persons, "person,", st.Machines, "machines,", st.Accesses, "accesses")
 	// Output:
-	// agent1 http://agent1:19999/ 1
 	// agent2 http://agent2:19999/ 1
+	// agent1 http://agent1:19999/ 1
 	// 1 person, 2 machines, 2 accesses
 }

@@ -114,8 +114,15 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(random).
-		WithStderr(stderr).
-		WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/"))
+		WithStderr(stderr)
+	fsc := wazero.NewFSConfig().WithDirMount(dir, "/")
+	if o.readOnly() {
+		fsc = wazero.NewFSConfig().WithReadOnlyDirMount(dir, "/")
+	}
+	cfg = cfg.WithFSConfig(fsc)
+	if o.openMode != "" {
+		cfg = cfg.WithEnv("REGWASM_OPEN", o.openMode) // wasm/ABI.md rule 2
+	}
 	if now := o.walltime; now != nil {
 		cfg = cfg.WithWalltime(func() (int64, int32) {
 			t := now()

@@ -20,7 +20,11 @@ type options struct {
 	memoryLimit uint64           // bytes, a multiple of pageSize
 	rand        io.Reader        // WithRandSource; nil for crypto/rand
 	walltime    func() time.Time // WithWalltime; nil for the system clock
+	openMode    string           // the module's REGWASM_OPEN: "" (write), read-only, check, salvage
 }
+
+// readOnly reports whether the directory is opened without writing (no lock, no changes).
+func (o *options) readOnly() bool { return o.openMode == "read-only" || o.openMode == "check" }
 
 func newOptions(opts []Option) options {
 	o := options{memoryLimit: DefaultMemoryLimit}
@@ -72,6 +76,20 @@ func WithMemoryLimit(n uint64) Option {
 // makes the same GUIDs.
 func WithRandSource(r io.Reader) Option {
 	return func(o *options) { o.rand = r }
+}
+
+// WithReadOnly opens the directory without writing a byte and without taking its lock: the
+// module loads the newest snapshot that verifies and the log's verified prefix, and refuses
+// changes (503, "opened read-only"). It works on a directory another process is serving:
+// snapshots are never rewritten and the log is only appended to, so what it reads is a
+// consistent, acknowledged state (an online backup with Export, a health probe with Stats).
+//
+// # Notes
+//
+// A directory that does not exist is an error (nothing is created). A save running in the
+// other process while the files are read makes the module read them again.
+func WithReadOnly() Option {
+	return func(o *options) { o.openMode = "read-only" }
 }
 
 // WithWalltime makes the module's realtime clock read now instead of the system clock: the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestAccess(t *testing.T) {
 		machine uuid.UUID
 		url     string
 		status  int
-	}{{uuid.Nil, u1, 500}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
+	}{{uuid.Nil, u1, 400}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
 		_, err := r.Access(ctx, a.Person, tc.machine, tc.url, "x")
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != tc.status || se.Action != "access" || !errors.Is(err, ErrRefused) {
@@ -51,7 +52,7 @@ func TestAccess(t *testing.T) {
 	// Raw requests carry what a cookie held, parsed or not: an invalid one is a new person.
 	resps, err := r.Do(ctx, []Request{{Op: OpAccess, Person: "not-a-guid", Machine: "zzz", URL: u1, Arg: "x"},
 		{Op: OpAccess, Person: "not-a-guid", Machine: s1, URL: u1, Arg: "x"}})
-	if err != nil || resps[0].Status != 500 || resps[1].Status != 200 || resps[1].Person == "not-a-guid" {
+	if err != nil || resps[0].Status != 400 || resps[1].Status != 200 || resps[1].Person == "not-a-guid" {
 		t.Fatalf("raw accesses: %+v %v", resps, err)
 	}
 	if s := stats(t, r); s.Persons != 3 || s.Machines != 2 || s.Accesses != 4 || s.URLs != 2 {
@@ -151,7 +152,7 @@ func TestHelloSettingsCheck(t *testing.T) {
 		t.Fatalf("hello %+v %v, settings %+v", h, err, set)
 	}
 	rep, err := r.Check(ctx)
-	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "" || rep.Config.Chosen != "registry.conf.1" {
+	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.1" || rep.Config.Chosen != "registry.conf.1" {
 		t.Fatalf("check %+v %v", rep, err)
 	}
 	access(t, r, uuid.Nil, m1, u1, "one")
@@ -159,7 +160,7 @@ func TestHelloSettingsCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err = r.Check(ctx)
-	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.1" || rep.Log.Records != 1 {
+	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.2" || rep.Log.Records != 0 || len(rep.Files) != 5 {
 		t.Fatalf("check after save %+v %v", rep, err)
 	}
 }
@@ -171,16 +172,16 @@ func TestPersistence(t *testing.T) {
 	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	access(t, r, p, m2, u2, "two")
 	info, err := r.Save(ctx)
-	if err != nil || info.File != "registry.db.1" || info.Seq != 2 || info.Bytes == 0 {
+	if err != nil || info.File != "registry.db.2" || info.Seq != 2 || info.Bytes == 0 {
 		t.Fatalf("save %+v %v", info, err)
 	}
 	access(t, r, p, m1, u1, "one") // in the log only
 	before := stats(t, r)
-	if before.Storage.Snapshot != "registry.db.1" || before.Storage.SavedSeq != 2 || before.Storage.LogRecords != 1 ||
+	if before.Storage.Snapshot != "registry.db.2" || before.Storage.SavedSeq != 2 || before.Storage.LogRecords != 1 ||
 		before.Storage.LastSave.IsZero() {
 		t.Fatalf("storage %+v", before.Storage)
 	}
-	for _, name := range []string{"registry.db.1", "registry.log", "registry.conf.1", LockName} {
+	for _, name := range []string{"registry.db.1", "registry.db.2", "registry.log.1", "registry.log.2", "registry.conf.1", LockName} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -357,9 +358,12 @@ func TestConfigure(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	set, err := r.Configure(ctx, "[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tlog sync = every 10\n")
+	set, err := r.Configure(ctx, "[global]\n\thostname = x\n[registry]\n\tmax URL name length = 12\n\tlog sync = every 10\n\tuse mmap = no\n")
 	if err != nil || set.MaxNameLength != 12 || set.LogSync != "every 10" {
 		t.Fatalf("configure: %+v %v", set, err)
+	}
+	if want := []IgnoredLine{{Line: 6, Key: "use mmap", Why: "not used by regwasm"}}; !slices.Equal(set.Ignored, want) {
+		t.Fatalf("ignored %+v, want %+v", set.Ignored, want)
 	}
 	got := access(t, r, uuid.Nil, m1, u1, "a name longer than twelve")
 	if len(got.URLs) != 1 || got.URLs[0].Name != "a name longe" {

@@ -13,7 +13,8 @@ export const CODES = Object.freeze({
  * `code` is one of: malformed, storage, corrupt, internal (the module's codes), trap (the
  * instance died and was replaced: the call's effects are those that reached the files),
  * closed, persist (the files could not be committed to IndexedDB), failed (no instance could
- * be started).
+ * be started), locked (another registry, in any process of any host, holds the directory: the
+ * message names it).
  */
 export class RegistryError extends Error {
   /**

@@ -2,12 +2,13 @@
 // directory is mounted through node:fs (real files, real fsync: the module's crash safety holds
 // as on any host; see fsdir.js for why not node:wasi); 'memory' uses the in-memory files.
 // Calls are synchronous inside, async outside.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { deterministic as makeDeterministic } from './deterministic.js';
 import { Engine } from './engine.js';
 import { RegistryError } from './errors.js';
 import { FsPreopen } from './fsdir.js';
+import { lockDirectory } from './lock.js';
 import { FlatDirectory, preopenRoot } from './memfs.js';
 import { Registry } from './registry.js';
 import { shimWasi } from './shim.js';
@@ -16,9 +17,6 @@ import { compileWasm } from './wasm-node.js';
 
 export { Registry } from './registry.js';
 export { RegistryError } from './errors.js';
-
-/** @type {Set<string>} directories open in this process */
-const openDirs = new Set();
 
 /**
  * @typedef {object} NodeOpenOptions
@@ -93,21 +91,23 @@ async function memoryBackend(module, det) {
  * @param {import('./deterministic.js').Deterministic} [det]
  */
 async function dirBackend(module, dir, det) {
-  if (openDirs.has(dir)) throw new RegistryError('failed', `${dir} is already open in this process`);
   mkdirSync(dir, { recursive: true });
-  openDirs.add(dir);
-  const makeWasi = () => shimWasi(new FsPreopen(dir), { deterministic: det });
+  // The directory lock of every host (lock.js), on the real directory: a symlinked one is
+  // mounted as its target.
+  const real = realpathSync(dir);
+  const lock = await lockDirectory(real);
+  const makeWasi = () => shimWasi(new FsPreopen(real), { deterministic: det });
   let engine;
   try {
     engine = await Engine.create({ module, makeWasi });
   } catch (err) {
-    openDirs.delete(dir);
+    lock.release();
     throw err;
   }
   const files = () =>
     readdirSync(dir)
-      .filter((n) => /^registry\.(db\.[123]|log|conf\.[123])$/.test(n))
+      .filter((n) => /^registry\.(db\.[123]|log|log\.[123]|conf\.[123])$/.test(n))
       .sort()
       .map((name) => ({ name, size: statSync(resolve(dir, name)).size }));
-  return engineBackend(engine, dir, files, () => openDirs.delete(dir));
+  return engineBackend(engine, dir, files, () => lock.release());
 }

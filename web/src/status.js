@@ -9,7 +9,8 @@ import { decodeResponse, encodeRequest } from './codec.js';
  * @property {string | null} snapshot the snapshot file the registry was loaded from or last
  *   saved to (null before the first save)
  * @property {Record<string, unknown> | null} module the module's own storage figures:
- *   `{snapshot, seq, saved_seq, last_save, log_records}`, and `save_error` when the last save failed
+ *   `{mode, snapshot, generation, seq, saved_seq, last_save, log_records, log_bytes}`, and `save_error`
+ *   when the last save failed
  * @property {{file: string, seq: number, bytes: number, at: number} | null} lastSave this
  *   session's last save, `at` in ms since the epoch
  * @property {number | null} lastCommit ms since the epoch of the last committed change

@@ -65,7 +65,22 @@ export interface Stats extends Result {
   machine_urls: number;
   bytes: number;
   /** The module's files: current snapshot, change sequence numbers, last save (unix s). */
-  storage?: { snapshot: string; seq: number; saved_seq: number; last_save: number; log_records: number };
+  storage?: {
+    mode: 'write' | 'read-only' | 'salvage';
+    snapshot: string;
+    generation: number;
+    seq: number;
+    saved_seq: number;
+    /** Unix seconds the snapshot was written (0: never). */
+    last_save: number;
+    log_records: number;
+    log_bytes: number;
+    save_error?: string;
+    /** Why changes are refused after a failed write; the registry resumes by itself. */
+    write_error?: string;
+    /** What the load found and repaired. */
+    notes?: string[];
+  };
 }
 
 export type Action =
@@ -99,7 +114,7 @@ export interface StorageStatus {
   files: { name: string; size: number }[];
   /** The snapshot file the registry was loaded from or last saved to (null before any save). */
   snapshot: string | null;
-  /** The module's own figures: {snapshot, seq, saved_seq, last_save, log_records}. */
+  /** The module's own figures: {mode, snapshot, generation, seq, saved_seq, last_save, log_records, log_bytes, ...}. */
   module: Record<string, unknown> | null;
   /** This session's last save (`at`: ms since the epoch). */
   lastSave: (SaveResult & { at: number }) | null;
@@ -128,7 +143,8 @@ export declare class Registry {
   config(): Promise<Result>;
   /**
    * Changes settings from netdata.conf text (its `[registry]` keys), stored with the files.
-   * Unknown keys or bad values: status 400, nothing changes.
+   * Lines not applied (keys regwasm does not use, unknown keys) are listed under `ignored`;
+   * a bad value of a key regwasm uses: status 400, nothing changes.
    */
   configure(conf: string): Promise<Result>;
   /** Verifies every file; answers a report ({healthy, snapshot, config, log}). */
@@ -143,7 +159,8 @@ export declare class Registry {
 /**
  * `code`: 'malformed' | 'storage' | 'corrupt' | 'internal' (the module's error codes), 'trap'
  * (the instance died and was replaced), 'closed', 'persist' (IndexedDB commit failed),
- * 'failed' (could not start).
+ * 'failed' (could not start), 'locked' (another registry holds the directory; the message
+ * names the holder: pid, program, host, since).
  */
 export declare class RegistryError extends Error {
   readonly code: string;

@@ -21,11 +21,7 @@ type moduleRegistry struct {
 // only the first start of a build compiles the module. A directory another process serves
 // is refused (host.ErrLocked).
 func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	var opts []host.Option
-	if cache, err := os.UserCacheDir(); err == nil {
-		opts = append(opts, host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero")))
-	}
-	reg, err := host.Open(ctx, dir, opts...)
+	reg, err := host.Open(ctx, dir, cacheOptions()...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
 			return nil, fmt.Errorf("%s is locked: another regwasm (or program) has it open: %w", dir, err)
@@ -35,9 +31,18 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
 }
 
+// cacheOptions are the host options every command opens registries with: the compilation
+// cache in the user's cache directory.
+func cacheOptions() []host.Option {
+	if cache, err := os.UserCacheDir(); err == nil {
+		return []host.Option{host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero"))}
+	}
+	return nil
+}
+
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
-	r, err := m.commits.do(ctx, host.Request{Op: a.op, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
 	return answer{status: r.Status, person: r.Person, body: r.Body}, err
 }
 
@@ -65,15 +70,17 @@ func (m *moduleRegistry) settings(ctx context.Context) ([]byte, error) {
 }
 
 // configure applies a netdata.conf file's [registry] section; a bad file changes nothing.
-func (m *moduleRegistry) configure(ctx context.Context, file string) error {
+// It returns the lines it ignored.
+func (m *moduleRegistry) configure(ctx context.Context, file string) ([]host.IgnoredLine, error) {
 	text, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := m.reg.Configure(ctx, string(text)); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	set, err := m.reg.Configure(ctx, string(text))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return nil
+	return set.Ignored, nil
 }
 
 func (m *moduleRegistry) stats(ctx context.Context) (host.Stats, error) { return m.reg.Stats(ctx) }

@@ -7,14 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/regwasm/regwasm/host"
 )
-
-// neverExpire is a "registry expire idle persons" no person reaches (in days: 270,000
-// years), set for the import's own save when --keep-idle keeps the idle persons.
-const neverExpire = 100_000_000
 
 // idleChoice is what import does with persons idle for longer than the registry keeps them.
 type idleChoice int
@@ -136,11 +133,11 @@ func (j *importJob) files() []string {
 // importInto imports the files into reg; with idleKeep its save drops no one.
 func (j *importJob) importInto(ctx context.Context, reg *host.Registry, days int64) (host.ImportReport, error) {
 	if j.idle == idleKeep {
-		if err := setExpireDays(ctx, reg, neverExpire); err != nil {
+		if err := setExpiry(ctx, reg, "never"); err != nil {
 			return host.ImportReport{}, err
 		}
 		// The setting goes back whatever happens: it is the registry's policy, not the import's.
-		defer setExpireDays(context.WithoutCancel(ctx), reg, days)
+		defer setExpiry(context.WithoutCancel(ctx), reg, strconv.FormatInt(days, 10))
 	}
 	rep, err := reg.Import(ctx, j.db, j.log)
 	if se := (*host.StatusError)(nil); errors.As(err, &se) {
@@ -154,8 +151,10 @@ func (j *importJob) importInto(ctx context.Context, reg *host.Registry, days int
 	return rep, err
 }
 
-func setExpireDays(ctx context.Context, reg *host.Registry, days int64) error {
-	_, err := reg.Configure(ctx, fmt.Sprintf("[registry]\nregistry expire idle persons = %d\n", days))
+// setExpiry sets "registry expire idle persons": days, or "never" (as long as the registry
+// keeps anyone).
+func setExpiry(ctx context.Context, reg *host.Registry, value string) error {
+	_, err := reg.Configure(ctx, "[registry]\nregistry expire idle persons = "+value+"\n")
 	return err
 }
 
@@ -172,7 +171,7 @@ func (j *importJob) countIdle(ctx context.Context, days int64) (uint64, error) {
 		return 0, err
 	}
 	defer reg.close(ctx)
-	if err := setExpireDays(ctx, reg.reg, days); err != nil {
+	if err := setExpiry(ctx, reg.reg, strconv.FormatInt(days, 10)); err != nil {
 		return 0, err
 	}
 	trial := *j

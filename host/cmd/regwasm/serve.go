@@ -85,10 +85,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if c.conf != "" {
-		if err := reg.configure(ctx, c.conf); err != nil {
+		ignored, err := reg.configure(ctx, c.conf)
+		if err != nil {
 			_ = reg.close(context.WithoutCancel(ctx))
 			return err
 		}
+		logIgnored(log, c.conf, ignored)
 	}
 	srv, err := newServer(ctx, reg, web, log)
 	if err != nil {
@@ -100,7 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scheme = "https"
 		ln = tls.NewListener(ln, certs.config())
 	}
-	srv.printStart(ctx, stdout, scheme+"://"+ln.Addr().String()+"/")
+	srv.printStart(ctx, stdout, ln, scheme)
 	started := time.Now()
 	err = srv.run(ctx, ln, c.saveEvery)
 	took := time.Since(started).Round(time.Second)
@@ -112,27 +114,51 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// netdataPublicRegistry is netdata's own public registry, its default "registry to announce".
-const netdataPublicRegistry = "https://registry.my-netdata.io"
-
 // printStart prints where the server listens, its data directory and the registry it tells
-// dashboards to use, with a hint while that is netdata's public one.
-func (s *server) printStart(ctx context.Context, w io.Writer, base string) {
-	fmt.Fprintf(w, "regwasm: listening on %s (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", base)
+// dashboards to use, with a warning while that is netdata's public one.
+func (s *server) printStart(ctx context.Context, w io.Writer, ln net.Listener, scheme string) {
+	fmt.Fprintf(w, "regwasm: listening on %s://%s/ (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", scheme, ln.Addr())
 	line := "regwasm: data directory " + s.reg.dir()
 	if st, err := s.reg.stats(ctx); err == nil {
 		line += " (" + counted(st.Persons, "person", "persons") + ", " + counted(st.Machines, "machine", "machines") + ")"
 	}
 	fmt.Fprintln(w, line)
-	switch announce := strings.TrimRight(s.api.set.Announce, "/"); announce {
-	case "":
-		fmt.Fprintln(w, "regwasm: announcing the URL each request reached (\"registry to announce\" is not set)")
-	case netdataPublicRegistry:
-		fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\"): dashboards are told to use "+
-			"netdata's public registry; set \"registry to announce\" to this server's public URL "+
-			"(serve --config netdata.conf) to have them use this one\n", announce)
-	default:
-		fmt.Fprintf(w, "regwasm: announcing registry %s (\"registry to announce\")\n", announce)
+	fmt.Fprintln(w, "regwasm: "+announcement(s.api.set.Announce, ln.Addr().String()))
+	if s.api.set.Announce == netdataPublicRegistry {
+		s.log.Warn("browsers following this registry's redirect leave it for netdata's public registry: " +
+			"\"registry to announce\" is netdata's default for agents (an earlier regwasm stored it); " +
+			"set it empty in the [registry] of --config to announce this server")
+	}
+}
+
+// netdataPublicRegistry is netdata's default "registry to announce", for agents.
+const netdataPublicRegistry = "https://registry.my-netdata.io"
+
+// announcement says at startup which registry hello and the cookie-check redirect announce.
+func announcement(announce, addr string) string {
+	if announce != "" {
+		return "announces " + announce + " (registry to announce)"
+	}
+	return "announces itself: the scheme and host each request reached, e.g. http://" + addr +
+		" (X-Forwarded-Proto and X-Forwarded-Host behind a proxy; set \"registry to announce\" to fix one)"
+}
+
+// logIgnored lists, once, the [registry] lines of the netdata.conf that were not applied:
+// keys netdata reads that regwasm does not use, on one line, then each unknown key.
+func logIgnored(log *slog.Logger, file string, ignored []host.IgnoredLine) {
+	var notUsed []string
+	for _, n := range ignored {
+		switch {
+		case n.Why == "not used by regwasm":
+			notUsed = append(notUsed, fmt.Sprintf("%q (line %d)", n.Key, n.Line))
+		case n.Key != "":
+			log.Warn(fmt.Sprintf("%s line %d: [registry] %q: %s", file, n.Line, n.Key, n.Why))
+		default:
+			log.Warn(fmt.Sprintf("%s line %d: [registry]: %s", file, n.Line, n.Why))
+		}
+	}
+	if len(notUsed) > 0 {
+		log.Info(fmt.Sprintf("%s: [registry] keys not used by regwasm: %s", file, strings.Join(notUsed, ", ")))
 	}
 }
 
