@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,12 +139,11 @@ func (r *Registry) Expire(ctx context.Context, now time.Time) (int, error) {
 	return v.Expired, decodeJSON(resp.Body, &v)
 }
 
-// Names of the copies Import and Export make in the directory: outside the registry's own
-// files, inside the module's alphabet.
+// Names of the copies Import makes in the directory: outside the registry's own files,
+// inside the module's alphabet.
 const (
 	importDBName  = "netdata-import-registry.db"
 	importLogName = "netdata-import-registry-log.db"
-	exportName    = "netdata-export-registry.db"
 )
 
 // Import merges netdata's own files into the registry: netdataDB, a registry.db text file,
@@ -197,9 +197,10 @@ func (r *Registry) Import(ctx context.Context, netdataDB, netdataLog string) (Im
 	return rep, nil
 }
 
-// Export writes the registry as netdata's registry.db text to file, a path anywhere (the
-// module writes it, synced, in the directory; the host moves it out). An existing file is
-// replaced only once the new one is complete; a directory is refused.
+// Export writes the registry as netdata's registry.db text to file, a path anywhere. The
+// module answers the text and the host writes it, so it works on a registry opened
+// WithReadOnly too: an online backup of a directory another process serves. An existing
+// file is replaced only once the new one is complete and synced; a directory is refused.
 func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) {
 	var info ExportInfo
 	if err := r.acquire(ctx); err != nil {
@@ -217,42 +218,39 @@ func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) 
 	if st, err := os.Stat(file); err == nil && st.IsDir() {
 		return info, fmt.Errorf("host: export: %s is a directory", file)
 	}
-	src := filepath.Join(r.dir, exportName)
-	defer os.Remove(src)
-	resp, err := r.oneLocked(ctx, Request{Op: OpExport, Arg: exportName})
+	resp, err := r.oneLocked(ctx, Request{Op: OpExport}) // no file name: the text is the answer
 	if err != nil {
 		return info, err
 	}
-	if err := decodeJSON(resp.Body, &info); err != nil {
-		return info, err
+	if err := writeFileAtomic(file, resp.Body); err != nil {
+		return info, fmt.Errorf("host: export: %w", err)
 	}
-	if err := os.Rename(src, file); err != nil {
-		// Another file system: a copy beside file, renamed over it once complete.
-		if err := copyInto(src, file); err != nil {
-			return info, fmt.Errorf("host: export: %w", err)
-		}
-	}
-	info.File = file
-	return info, nil
+	return ExportInfo{File: file, Bytes: len(resp.Body), Lines: bytes.Count(resp.Body, []byte{'\n'})}, nil
 }
 
-// copyInto copies src to dst through a temporary file in dst's directory, so that dst is
-// either the old file or the whole new one.
-func copyInto(src, dst string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-")
+// writeFileAtomic writes data to a temporary file in path's directory, syncs it and renames
+// it over path: path is either what it was or all of data.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
-	tmp.Close()
-	if err := copyFile(src, tmp.Name()); err != nil {
-		os.Remove(tmp.Name())
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		os.Remove(tmp.Name())
+	if err = tmp.Sync(); err != nil {
 		return err
 	}
-	return nil
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // one runs a single request and turns a refusal into a *StatusError.

@@ -284,7 +284,7 @@ func TestImportExport(t *testing.T) {
 		t.Fatalf("imported %+v, exported %+v", b, a)
 	}
 	for _, r := range []*Registry{src, dst} {
-		for _, name := range []string{importDBName, importLogName, exportName} {
+		for _, name := range []string{importDBName, importLogName} {
 			if _, err := os.Stat(filepath.Join(r.Dir(), name)); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("%s left in %s: %v", name, r.Dir(), err)
 			}

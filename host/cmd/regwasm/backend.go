@@ -31,6 +31,12 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
 }
 
+// openReadOnly opens dir without its lock and without writing (host.WithReadOnly): what
+// stats and export read, on a directory a server may be serving.
+func openReadOnly(ctx context.Context, dir string) (*host.Registry, error) {
+	return host.Open(ctx, dir, append(cacheOptions(), host.WithReadOnly())...)
+}
+
 // cacheOptions are the host options every command opens registries with: the compilation
 // cache in the user's cache directory.
 func cacheOptions() []host.Option {

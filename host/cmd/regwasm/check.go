@@ -87,8 +87,12 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 		}
 		res.Files = append(res.Files, cf)
 	}
-	if conf, err := readSettings(ctx, dir); err == nil {
-		res.Settings = conf
+	// Without a settings file there is nothing to show: an open would make one, with a new
+	// machine GUID, which a read-only check must not report as the directory's.
+	if rep.Config.Chosen != "" {
+		if conf, err := readSettings(ctx, dir); err == nil {
+			res.Settings = conf
+		}
 	}
 	return res, nil
 }
@@ -135,9 +139,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	fmt.Fprintf(w, "open:     %s\n", rep.Open)
 	printFileCheck(w, "snapshot", rep.Snapshot)
 	printFileCheck(w, "config", rep.Config)
-	fmt.Fprintf(w, "log:      %d records to replay, %d bytes", rep.Log.Records, rep.Log.Bytes)
+	fmt.Fprintf(w, "log:      %s to replay, %s", plural(rep.Log.Records, "record", "records"), plural(rep.Log.Bytes, "byte", "bytes"))
 	if rep.Log.TornTail > 0 {
-		fmt.Fprintf(w, ", an unfinished append of %d bytes (an open cuts it)", rep.Log.TornTail)
+		fmt.Fprintf(w, ", an unfinished append of %s (an open cuts it)", plural(rep.Log.TornTail, "byte", "bytes"))
 	}
 	if rep.Log.Error != "" {
 		fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)
@@ -151,6 +155,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	}
 	if rep.Loss != "" {
 		fmt.Fprintf(w, "LOSS:     %s\n          an open refuses this directory; regwasm recover DIR OUTDIR salvages what verifies\n", rep.Loss)
+	}
+	if len(r.Settings) == 0 && rep.Config.Chosen == "" {
+		fmt.Fprintln(w, "settings: none stored (netdata's defaults apply until a server stores them)")
 	}
 	if len(r.Settings) > 0 {
 		var m map[string]any

@@ -35,13 +35,16 @@ flight finish, a snapshot is saved.`,
 	"check": {
 		synopsis: "check [--json] DIR",
 		about: `Verifies every file of the registry in DIR (snapshots, change log, settings) without
-changing any; the exit status is 0 when healthy, 1 when not.
+changing or creating any and without the directory's lock, so it works on a directory a
+server is serving: a health probe. The exit status is 0 when healthy, 1 when not.
 
   DIR   the data directory to check`,
 	},
 	"stats": {
 		synopsis: "stats [--json] [DIR]",
 		about: `Prints the registry's counters, its memory, its snapshot and change log, and its files.
+It reads the directory without its lock and writes nothing, so it works on a directory a
+server is serving, and creates nothing where there is no registry.
 
   DIR   the data directory (default: see below)`,
 	},
@@ -64,7 +67,9 @@ says what to do with them. A failed import changes nothing and creates nothing.
 	"export": {
 		synopsis: "export DIR FILE",
 		about: `Writes the registry of DIR as netdata's registry.db text, which netdata (or
-regwasm import) loads.
+regwasm import) loads. It reads the directory without its lock and writes nothing there
+(the newest snapshot that verifies plus the change log's verified records), so on a
+directory a server is serving it is a consistent online backup.
 
   DIR    the data directory
   FILE   the file to write, outside DIR; an existing directory gets FILE/registry.db.

@@ -395,12 +395,13 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// The data directory's names are the registry's: an export there could replace one.
 		return usageError("export FILE must be outside the data directory %s", dir)
 	}
-	reg, err := openRegistry(ctx, dir)
+	// Read-only: a consistent online backup of a directory a server may be serving.
+	reg, err := openReadOnly(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer reg.close(ctx)
-	info, err := reg.reg.Export(ctx, file)
+	defer reg.Close()
+	info, err := reg.Export(ctx, file)
 	if se := (*host.StatusError)(nil); errors.As(err, &se) {
 		return errors.New(strings.TrimPrefix(se.Message, "registry: "))
 	}

@@ -115,9 +115,9 @@ func defaultDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "regwasm"), nil
 }
 
-// dataDir picks the directory of a command: the one given, else the default. The default,
-// and a given one when create is set (serve, import), is created if missing; the registry's
-// files are private (0700). Inspecting commands (check, stats, export) never create one.
+// dataDir picks the directory of a command: the one given, else the default. With create
+// (serve) it is created if missing, private (0700); the read-only commands (check, stats,
+// export) never create one: a missing directory is an error.
 func dataDir(given string, create bool) (string, error) {
 	dir := given
 	if dir == "" {
@@ -125,7 +125,7 @@ func dataDir(given string, create bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		dir, create = d, true
+		dir = d
 	}
 	if create {
 		if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -49,21 +49,36 @@ func TestDefaultDir(t *testing.T) {
 		t.Fatalf("with XDG: %s", d)
 	}
 	t.Setenv("REGWASM_DIR", filepath.Join(home, "explicit"))
-	d, err := dataDir("", false)
+	// A read-only command creates nothing, not even the default directory: stats of a first
+	// run is an error that names it.
+	if d, err := dataDir("", false); err == nil {
+		t.Fatalf("a missing default directory was accepted: %s", d)
+	}
+	rc, out := runCmd(t, "stats")
+	if rc != 1 || !strings.Contains(out, filepath.Join(home, "explicit")) {
+		t.Fatalf("stats: exit %d\n%s", rc, out)
+	}
+	if _, err := os.Stat(filepath.Join(home, "explicit")); !os.IsNotExist(err) {
+		t.Fatalf("stats created the default directory: %v", err)
+	}
+	// serve creates it, private to the user.
+	d, err := dataDir("", true)
 	if err != nil || d != filepath.Join(home, "explicit") {
 		t.Fatalf("REGWASM_DIR: %s %v", d, err)
 	}
-	// The default is created on first use, private to the user; a given one only on request.
 	if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("default dir not created private: %v %v", st, err)
 	}
 	if _, err := dataDir(filepath.Join(home, "given"), false); err == nil {
 		t.Fatal("a missing given directory was accepted")
 	}
-	// stats on the default directory of a first run: an empty registry.
-	rc, out := runCmd(t, "stats")
-	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot registry.db.1, change 0") {
+	// stats on the new directory: no registry yet, and still nothing written.
+	rc, out = runCmd(t, "stats")
+	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot none yet") {
 		t.Fatalf("stats: exit %d\n%s", rc, out)
+	}
+	if entries, _ := os.ReadDir(d); len(entries) != 0 {
+		t.Fatalf("stats wrote %v", entries)
 	}
 }
 

@@ -40,15 +40,17 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir)
+	// Read-only: no lock, nothing written, so it reads a directory a server is serving.
+	reg, err := openReadOnly(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer reg.close(ctx)
-	resp, err := reg.one(ctx, host.Request{Op: host.OpStats})
+	defer reg.Close()
+	resps, err := reg.Do(ctx, []host.Request{{Op: host.OpStats}})
 	if err != nil {
 		return err
 	}
+	resp := resps[0]
 	res := statsResult{Dir: dir, Stats: json.RawMessage(resp.Body), Files: map[string]int64{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -85,7 +87,11 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, name := range sortedKeys(res.Files) {
 		files = append(files, name+" "+humanBytes(res.Files[name]))
 	}
-	fmt.Fprintf(stdout, "files %s: %s\n", humanBytes(res.DiskBytes), strings.Join(files, ", "))
+	if len(files) == 0 {
+		fmt.Fprintln(stdout, "files: none, no registry here yet")
+	} else {
+		fmt.Fprintf(stdout, "files %s: %s\n", humanBytes(res.DiskBytes), strings.Join(files, ", "))
+	}
 	return nil
 }
 
