@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/metrics"
 	"slices"
 	"strconv"
@@ -141,7 +140,7 @@ func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	p.gauge("regwasm_registry_up", "1 if the registry answered this scrape's stats call, else 0", up)
 	if err == nil {
-		writeRegistryMetrics(&p, st, s.reg.dir())
+		writeRegistryMetrics(&p, st)
 	}
 	writeProcessMetrics(&p)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -181,7 +180,7 @@ func (m *serverMetrics) write(p *promWriter) {
 }
 
 // writeRegistryMetrics writes the module's counters and the state of the files.
-func writeRegistryMetrics(p *promWriter, st host.Stats, dir string) {
+func writeRegistryMetrics(p *promWriter, st host.Stats) {
 	for _, g := range []struct {
 		name, help string
 		v          uint64
@@ -199,7 +198,7 @@ func writeRegistryMetrics(p *promWriter, st host.Stats, dir string) {
 	} {
 		p.gauge(g.name, g.help, float64(g.v))
 	}
-	p.gauge("regwasm_log_bytes", "size of the change log on disk", float64(logBytes(dir)))
+	p.gauge("regwasm_log_bytes", "bytes in the change log since the last snapshot", float64(st.Storage.LogBytes))
 	last := 0.0
 	if !st.Storage.LastSave.IsZero() {
 		last = float64(st.Storage.LastSave.Unix())
@@ -210,20 +209,13 @@ func writeRegistryMetrics(p *promWriter, st host.Stats, dir string) {
 		failing = 1
 	}
 	p.gauge("regwasm_save_failing", "1 while the last save failed (the change log still holds every change)", failing)
+	stopped := 0.0
+	if st.Storage.WriteError != "" {
+		stopped = 1
+	}
+	p.gauge("regwasm_writes_stopped", "1 while changes are refused after a failed write (a full disk, say)", stopped)
 	p.header("regwasm_module_traps_total", "counter", "module calls that trapped (each cost a new instance and a reload)")
 	p.sample("regwasm_module_traps_total", "", float64(st.Traps))
-}
-
-// logBytes is the size of the change log's files (registry.log and any segments of it).
-func logBytes(dir string) int64 {
-	m, _ := filepath.Glob(filepath.Join(dir, "registry.log*"))
-	var n int64
-	for _, f := range m {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			n += st.Size()
-		}
-	}
-	return n
 }
 
 // writeProcessMetrics writes the process's memory as Go and the system see it.
@@ -265,8 +257,8 @@ func residentBytes() (uint64, bool) {
 const probeTimeout = 5 * time.Second
 
 // serveHealth answers GET /healthz: 200 "ok" while the registry answers a stats call in
-// time, 503 with the reason otherwise (a stopping server, a module that cannot load its
-// files).
+// time and takes changes, 503 with the reason otherwise (a module that cannot load its files,
+// writes stopped after a failed write).
 func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	noCache(w.Header())
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -285,6 +277,10 @@ func (s *server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "unavailable: %v\n", err)
+	case st.Storage.WriteError != "":
+		// Reads go on, but every access is refused: not a registry a dashboard can use.
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "unavailable: writes stopped: %s\n", st.Storage.WriteError)
 	case st.Storage.SaveError != "":
 		// Serving, but the snapshot is behind: the log grows until a save succeeds.
 		fmt.Fprintf(w, "ok; the last save failed: %s\n", st.Storage.SaveError)

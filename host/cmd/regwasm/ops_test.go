@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regwasm/regwasm/host"
 )
 
 // freeAddr returns a loopback address nothing listens on.
@@ -392,6 +394,15 @@ func TestHealthz(t *testing.T) {
 	if w := call(t, s, "POST", "/healthz"); w.Code != 405 {
 		t.Fatalf("POST %d", w.Code)
 	}
+	// Writes stopped after a failed write: reads go on, accesses do not; the probe says so.
+	s.reg = stoppedWrites{s.reg}
+	w = call(t, s, "GET", "/healthz")
+	if w.Code != 503 || !strings.Contains(w.Body.String(), "writes stopped: disk full") {
+		t.Fatalf("writes stopped: %d %q", w.Code, w.Body.String())
+	}
+	if m := scrape(t, s); m["regwasm_writes_stopped"] != 1 {
+		t.Fatalf("regwasm_writes_stopped = %v", m["regwasm_writes_stopped"])
+	}
 	reg.close(t.Context())
 	w = call(t, s, "GET", "/healthz")
 	if w.Code != 503 || !strings.Contains(w.Body.String(), "closed") {
@@ -400,4 +411,13 @@ func TestHealthz(t *testing.T) {
 	if m := scrape(t, s); m["regwasm_registry_up"] != 0 {
 		t.Fatalf("up = %v", m["regwasm_registry_up"])
 	}
+}
+
+// stoppedWrites is a registry whose writes stopped (its stats say why).
+type stoppedWrites struct{ servedRegistry }
+
+func (r stoppedWrites) stats(ctx context.Context) (host.Stats, error) {
+	st, err := r.servedRegistry.stats(ctx)
+	st.Storage.WriteError = "disk full"
+	return st, err
 }
