@@ -86,6 +86,10 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 	st, err := decodeStats(resp.Body)
 	if r.inst != nil {
 		st.ModuleMemory = uint64(r.inst.mem.Size())
+		if st.Storage.WriteError != "" {
+			// The module saw the nearest WASI error ("I/O error"); the host saw the real one.
+			st.Storage.WriteError, _ = r.inst.dir.Explain(st.Storage.WriteError)
+		}
 	}
 	st.Traps = uint64(r.traps)
 	return st, err

@@ -28,6 +28,12 @@
 // holder killed with -9 never blocks the next open. A trap inside the module (a Go panic) costs the call, never the process:
 // the instance is discarded and a new one reloads the files (wasm/ABI.md rule 6).
 //
+// Outside dir, Open writes only the compilation cache (the user's cache directory by default,
+// see WithCompilationCache), and it logs nothing unless that cache cannot be used (one
+// warning, see WithLogger). The directory is mounted into the module through
+// host/internal/wasidir, so that a storage error says the OS error ("no space left on
+// device") that WASI through wazero cannot carry.
+//
 // Calls are not interrupted mid-way: wazero's WithCloseOnContextDone, which would allow it,
 // made batches of 1000 quiet accesses 5x slower (17.5 ms instead of 3.3 ms, BenchmarkAccess),
 // and an interrupted call would cost a new instance and a reload of the files anyway.

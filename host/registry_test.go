@@ -334,14 +334,7 @@ func TestCompilationCache(t *testing.T) {
 		t.Fatalf("open took %v", d)
 	}
 	access(t, r, uuid.Nil, m1, u1, "one")
-	// A cache directory that cannot be made fails; it does not compile without a cache.
-	file := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := Initialize(ctx, WithCompilationCache(filepath.Join(file, "cache"))); err == nil {
-		t.Fatal("a cache under a regular file was accepted")
-	}
+	// A cache that cannot be made or used: TestCompilationCacheUnavailable.
 }
 
 func TestOpenNotADirectory(t *testing.T) {

@@ -74,6 +74,8 @@ type segState struct {
 	size  int64  // bytes of verified records (where the next one goes)
 	first uint64 // first record's seq (base+1 when empty)
 	last  uint64 // last record's seq (base when empty)
+	// rotten: its header does not verify (its records do): a save never reuses it.
+	rotten bool
 }
 
 func (g *segState) name() string { return segmentName(g.ext) }

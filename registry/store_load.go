@@ -129,7 +129,11 @@ func (s *Store) execute(plan *loadPlan, data []byte, upTo uint64, repair bool, n
 		return withDetail(ErrCorrupt, "the files reach change "+uitoa(seq)+", not the acknowledged "+uitoa(upTo))
 	}
 	if cur := plan.current; cur != nil && (len(chain) == 0 || chain[len(chain)-1].ext != cur.ext) {
-		chain = append(chain, stateOf(cur, cur.scan.valid))
+		g := stateOf(cur, cur.scan.valid)
+		if !cur.scan.headerOK && len(cur.scan.recs) == 0 {
+			g.base, g.first, g.last = seq, seq+1, seq
+		}
+		chain = append(chain, g)
 	}
 	if len(chain) == 0 && s.mode == OpenWrite {
 		return withDetail(ErrCorrupt, "no log segment continues the registry at change "+uitoa(seq))
@@ -162,8 +166,18 @@ func stateOf(f *segFile, size int) segState {
 			g.last = r.seq
 		}
 	}
-	if !f.scan.headerOK && len(f.scan.recs) > 0 {
-		g.base = f.scan.recs[0].seq - 1
+	if !f.scan.headerOK {
+		// Its header rotted: the records say where it starts (or, empty, it starts where the
+		// chain ends, set by the caller).
+		g.base, g.last, g.first, g.rotten = 0, 0, 0, true
+		if len(f.scan.recs) > 0 {
+			g.base, g.first = f.scan.recs[0].seq-1, f.scan.recs[0].seq
+			for _, r := range f.scan.recs {
+				if r.end <= size {
+					g.last = r.seq
+				}
+			}
+		}
 	}
 	return g
 }

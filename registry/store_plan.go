@@ -174,6 +174,13 @@ func currentSegment(segs []*segFile, p *loadPlan) (*segFile, bool) {
 		}
 	}
 	if cur == nil {
+		// An empty segment whose header rotted still takes appends: records verify on their
+		// own, and a later load reads their sequence numbers.
+		for _, sf := range segs {
+			if !sf.scan.headerOK && len(sf.scan.recs) == 0 && sf.scan.size >= segHeaderLen && sf.scan.damage == nil {
+				return sf, sf.scan.tail() > 0
+			}
+		}
 		return nil, false
 	}
 	d := cur.scan.damage

@@ -70,7 +70,7 @@ func (s *Store) save() (SaveInfo, error) {
 	}
 	cur := s.chain[len(s.chain)-1]
 	next, newSeg := cur.base, segState{}
-	if cur.last > cur.base || cur.base != s.seq {
+	if cur.last > cur.base || cur.base != s.seq || cur.rotten {
 		// The segment the changes after this snapshot go to, made durable before the snapshot
 		// names it. With no free slot (a chain that damage made long), appends continue in
 		// the current segment instead.

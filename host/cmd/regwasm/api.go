@@ -146,7 +146,8 @@ func (a *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ans, err := a.reg.do(r.Context(), act)
 	if err != nil {
 		a.log.Error("registry request failed", "action", name, "err", err)
-		a.fail(w, http.StatusInternalServerError, name, "registry failure")
+		status, reason := registryFailure(err)
+		a.fail(w, status, name, reason)
 		return
 	}
 	if cookieCheck && ans.status == http.StatusOK {
@@ -193,7 +194,8 @@ func (a *registryAPI) serveStats(w http.ResponseWriter, r *http.Request) {
 	ans, err := a.reg.do(r.Context(), action{op: host.OpStats})
 	if err != nil {
 		a.log.Error("stats failed", "err", err)
-		a.fail(w, http.StatusInternalServerError, "stats", "registry failure")
+		status, reason := registryFailure(err)
+		a.fail(w, status, "stats", reason)
 		return
 	}
 	a.writeRaw(w, ans.status, ans.body)

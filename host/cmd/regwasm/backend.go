@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -17,11 +16,13 @@ type moduleRegistry struct {
 	commits *groupCommit
 }
 
-// openRegistry opens dir with the compilation cache in the user's cache directory, so that
-// only the first start of a build compiles the module. A directory another process serves
-// is refused (host.ErrLocked).
-func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	reg, err := host.Open(ctx, dir, cacheOptions()...)
+// openRegistry opens dir with the compilation cache in the user's cache directory (host's
+// default), so that only the first start of a build compiles the module; where that cache
+// cannot be made, the module is compiled in every start and host says so once, on opts'
+// logger (host.WithLogger) or slog's default. A directory another process serves is refused
+// (host.ErrLocked).
+func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*moduleRegistry, error) {
+	reg, err := host.Open(ctx, dir, opts...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
 			return nil, fmt.Errorf("%s is locked: another regwasm (or program) has it open: %w", dir, err)
@@ -34,16 +35,7 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 // openReadOnly opens dir without its lock and without writing (host.WithReadOnly): what
 // stats and export read, on a directory a server may be serving.
 func openReadOnly(ctx context.Context, dir string) (*host.Registry, error) {
-	return host.Open(ctx, dir, append(cacheOptions(), host.WithReadOnly())...)
-}
-
-// cacheOptions are the host options every command opens registries with: the compilation
-// cache in the user's cache directory.
-func cacheOptions() []host.Option {
-	if cache, err := os.UserCacheDir(); err == nil {
-		return []host.Option{host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero"))}
-	}
-	return nil
+	return host.Open(ctx, dir, host.WithReadOnly())
 }
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).

@@ -62,7 +62,7 @@ func TestLiveDirectory(t *testing.T) {
 
 	export := filepath.Join(t.TempDir(), "backup.db")
 	var lastPersons uint64
-	rounds := 0
+	rounds, rechecks := 0, 0
 	for deadline := time.Now().Add(4 * time.Second); time.Now().Before(deadline) || rounds < 3; rounds++ {
 		if rounds == 20 {
 			break
@@ -106,10 +106,12 @@ func TestLiveDirectory(t *testing.T) {
 		}
 
 		// check: healthy, and it says who holds the directory.
-		rc, text = runCmd(t, "check", dir)
-		if rc != 0 || !strings.Contains(text, "in use:") || !strings.HasSuffix(text, "healthy\n") {
-			t.Fatalf("check of a live directory: exit %d\n%s", rc, text)
+		rc, text = runCmd(t, "check", "--json", dir)
+		var res checkResult
+		if err := json.Unmarshal([]byte(text), &res); err != nil || rc != 0 || !res.Healthy || res.Holder == "" {
+			t.Fatalf("check of a live directory (round %d): exit %d, %v\n%s", rounds, rc, err, text)
 		}
+		rechecks += res.Rechecks
 	}
 	stopLoad()
 	if n := failed.Load(); n > 0 {
@@ -118,7 +120,8 @@ func TestLiveDirectory(t *testing.T) {
 	if rc := stop(); rc != 0 {
 		t.Fatalf("serve: exit %d\n%s", rc, out.String())
 	}
-	t.Logf("%d rounds of stats, export and check under load; %d persons acknowledged", rounds, acked.Load())
+	t.Logf("%d rounds of stats, export and check under load (%d checks made again during a save); %d persons acknowledged",
+		rounds, rechecks, acked.Load())
 	// Nothing but the registry's own files: the readers wrote nothing there.
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -188,5 +191,35 @@ func TestStatsLastSave(t *testing.T) {
 	}
 	if rc, out := runCmd(t, "stats", dir); rc != 0 || !strings.Contains(out, ", saved "+time.Unix(st.Stats.Storage.LastSave, 0).Format(time.RFC3339)) {
 		t.Fatalf("exit %d\n%s", rc, out)
+	}
+}
+
+// TestCheckLiveRecheck: a damaged-looking file in a held directory (a save in progress) is
+// checked again until it is gone; one that stays is reported after the rechecks.
+func TestCheckLiveRecheck(t *testing.T) {
+	defer func(n int, p time.Duration) { liveRechecks, liveRecheckPause = n, p }(liveRechecks, liveRecheckPause)
+	liveRechecks, liveRecheckPause = 4, 200*time.Millisecond
+	dir := makeDataDir(t)
+	openTestRegistry(t, dir) // the holder
+	partial := ""
+	for _, n := range []string{"registry.db.1", "registry.db.2", "registry.db.3"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); os.IsNotExist(err) {
+			partial = filepath.Join(dir, n)
+			break
+		}
+	}
+	writeFile(t, partial, "") // a snapshot just created, nothing written yet
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.Remove(partial) // the holder's save failed and took it away, say
+	}()
+	rc, out := runCmd(t, "check", "--json", dir)
+	var res checkResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || rc != 0 || !res.Healthy || res.Rechecks == 0 || res.Holder == "" {
+		t.Fatalf("exit %d, %+v %v\n%s", rc, res, err, out)
+	}
+	writeFile(t, partial, "")
+	if rc, out := runCmd(t, "check", dir); rc != 1 || !strings.Contains(out, "checked again 4 times") {
+		t.Fatalf("a lasting problem: exit %d\n%s", rc, out)
 	}
 }

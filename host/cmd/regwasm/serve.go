@@ -80,7 +80,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir)
+	reg, err := openRegistry(ctx, dir, host.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // printStart prints where the server listens, its data directory and the registry it tells
 // dashboards to use, with a warning while that is netdata's public one.
 func (s *server) printStart(ctx context.Context, w io.Writer, ln net.Listener, scheme string) {
-	fmt.Fprintf(w, "regwasm: listening on %s://%s/ (registry API /api/v1/registry, dashboard /, /metrics, /healthz)\n", scheme, ln.Addr())
+	// The registry's URL first on the line: scripts and tests take the first URL.
+	fmt.Fprintf(w, "regwasm: listening on %s://%s/api/v1/registry (the dashboard at /, /metrics, /healthz)\n", scheme, ln.Addr())
 	line := "regwasm: data directory " + s.reg.dir()
 	if st, err := s.reg.stats(ctx); err == nil {
 		line += " (" + counted(st.Persons, "person", "persons") + ", " + counted(st.Machines, "machine", "machines") + ")"
