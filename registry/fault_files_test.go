@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +71,7 @@ func damageOutcome(st *MemStorage, want []byte, earlier [][]byte) string {
 // written without a second copy of the log (RELIABILITY.md).
 func TestFaultDamagedFiles(t *testing.T) {
 	flips, cuts := tally{}, tally{}
+	salvaged, cutSalvaged := 0, 0
 	tailFiles := map[string]bool{}
 	for shape, ms := range smallRegistries(t) {
 		s, err := OpenStore(ms.Clone(), detConfig(11))
@@ -92,10 +94,16 @@ func TestFaultDamagedFiles(t *testing.T) {
 					bad[off] ^= 1 << bit
 					st.WriteFile(name, bad)
 					st.Sync(name)
-					o := damageOutcome(st, want, nil)
+					o := damageOutcome(st.Clone(), want, nil)
 					flips[o]++
 					if o != "exact" && o != "refused" {
 						t.Errorf("%s: bit %d of byte %d of %s flipped: %s", shape, bit, off, name, o)
+					}
+					if o == "refused" {
+						if err := salvages(st); err != nil {
+							t.Errorf("%s: bit %d of byte %d of %s flipped: salvage: %v", shape, bit, off, name, err)
+						}
+						salvaged++
 					}
 				}
 			}
@@ -103,10 +111,15 @@ func TestFaultDamagedFiles(t *testing.T) {
 				st := ms.Clone()
 				st.WriteFile(name, data[:n])
 				st.Sync(name)
-				o := damageOutcome(st, want, earlier)
+				o := damageOutcome(st.Clone(), want, earlier)
 				cuts[o]++
 				switch o {
-				case "exact", "refused":
+				case "refused":
+					if err := salvages(st); err != nil {
+						t.Errorf("%s: %s cut to %d bytes: salvage: %v", shape, name, n, err)
+					}
+					cutSalvaged++
+				case "exact":
 				case "tail":
 					tailFiles[shape+": "+name] = true
 				default:
@@ -115,13 +128,24 @@ func TestFaultDamagedFiles(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("fault bit-flips: %s", flips)
-	t.Logf("fault truncations: %s (tail: in %v)", cuts, keysOf(tailFiles))
+	t.Logf("fault bit-flips: %s; every refused one salvaged into a healthy directory (%d)", flips, salvaged)
+	t.Logf("fault truncations: %s (tail: in %v); every refused one salvaged (%d)", cuts, keysOf(tailFiles), cutSalvaged)
 	for f := range tailFiles {
 		if strings.HasPrefix(f, "at rest") {
 			t.Errorf("a truncation of %s lost records of a registry at rest: its newest segment holds none", f)
 		}
 	}
+}
+
+// salvages opens st in salvage mode and checks that what it leaves is healthy.
+func salvages(st *MemStorage) error {
+	if _, err := OpenStoreMode(st, detConfig(11), OpenSalvage); err != nil {
+		return err
+	}
+	if rep := CheckStorage(st); !rep.Healthy {
+		return errors.New("not healthy after the salvage: " + joinProblems(rep.Problems) + rep.Loss)
+	}
+	return nil
 }
 
 // earlierStates are the acknowledged states before want, rebuilt by replaying the registry's

@@ -20,7 +20,7 @@ type cmdHelp struct {
 }
 
 // helpOrder is the order of the commands in the general usage.
-var helpOrder = []string{"serve", "check", "stats", "import", "export", "bench", "bench report"}
+var helpOrder = []string{"serve", "check", "recover", "stats", "import", "export", "bench", "bench report"}
 
 var helps = map[string]cmdHelp{
 	"serve": {
@@ -39,6 +39,14 @@ changing or creating any and without the directory's lock, so it works on a dire
 server is serving: a health probe. The exit status is 0 when healthy, 1 when not.
 
   DIR   the data directory to check`,
+	},
+	"recover": {
+		synopsis: "recover [--json] DIR OUTDIR",
+		about: `Salvages the registry in DIR into OUTDIR (which must not exist or be empty), when DIR's
+damage costs acknowledged changes and every open refuses it. DIR is only read. OUTDIR gets
+a copy of its files, opened in salvage mode: the newest snapshot and log that verify are
+loaded, a missing or damaged config is rebuilt (keeping the registry's identity, which every
+snapshot holds), and fresh snapshots are written. It prints exactly what was lost.`,
 	},
 	"stats": {
 		synopsis: "stats [--json] [DIR]",

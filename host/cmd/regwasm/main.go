@@ -21,12 +21,13 @@ import (
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"serve":  runServe,
-	"bench":  runBench,
-	"check":  runCheck,
-	"import": runImport,
-	"export": runExport,
-	"stats":  runStats,
+	"serve":   runServe,
+	"bench":   runBench,
+	"check":   runCheck,
+	"recover": runRecover,
+	"import":  runImport,
+	"export":  runExport,
+	"stats":   runStats,
 }
 
 // exitCode is an error that carries the process's exit status (check's "not healthy" is 1
