@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -23,7 +24,9 @@ type checkResult struct {
 	Report  *host.CheckReport `json:"report"`
 	// Holder names the live registry that holds the directory (the check still reads it:
 	// snapshots are immutable and the log only grows), "" if none.
-	Holder   string          `json:"holder,omitempty"`
+	Holder string `json:"holder,omitempty"`
+	// Rechecks counts the checks made again because the holder may have been writing.
+	Rechecks int             `json:"rechecks,omitempty"`
 	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
@@ -64,6 +67,13 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // module, opened only to check (host.CheckDir), reads every file, verifies it and says what
 // an open would load and whether anything acknowledged is lost. It works on a directory a
 // running server holds, and on one too damaged to open.
+// How often, and how far apart, an unhealthy live directory is checked again (a save of
+// millions of entries takes seconds). Variables for the tests.
+var (
+	liveRechecks     = 10
+	liveRecheckPause = time.Second
+)
+
 func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -76,10 +86,25 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &checkResult{Dir: dir, Report: &rep, Healthy: rep.Healthy}
+	res := &checkResult{Dir: dir}
 	if err := host.CheckLock(dir); errors.Is(err, host.ErrLocked) {
 		res.Holder = err.Error()
 	}
+	// A live holder may be writing a snapshot as the check reads it: a half-written file
+	// looks damaged. What a save in progress shows is gone once it ends, so an unhealthy
+	// verdict on a held directory is checked again a few times before it stands.
+	for i := 0; !rep.Healthy && res.Holder != "" && i < liveRechecks; i++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(liveRecheckPause):
+		}
+		if rep, err = host.CheckDir(ctx, dir); err != nil {
+			return nil, err
+		}
+		res.Rechecks++
+	}
+	res.Report, res.Healthy = &rep, rep.Healthy
 	for _, f := range rep.Files {
 		cf := checkedFile{Name: f.Name, Bytes: f.Bytes, Status: f.Status}
 		if sum, err := fileCRC(filepath.Join(dir, f.Name)); err == nil {
@@ -87,8 +112,12 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 		}
 		res.Files = append(res.Files, cf)
 	}
-	if conf, err := readSettings(ctx, dir); err == nil {
-		res.Settings = conf
+	// Without a settings file there is nothing to show: an open would make one, with a new
+	// machine GUID, which a read-only check must not report as the directory's.
+	if rep.Config.Chosen != "" {
+		if conf, err := readSettings(ctx, dir); err == nil {
+			res.Settings = conf
+		}
 	}
 	return res, nil
 }
@@ -125,6 +154,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	if r.Holder != "" {
 		fmt.Fprintf(w, "  in use: %s (checked read-only)\n", r.Holder)
 	}
+	if r.Rechecks > 0 {
+		fmt.Fprintf(w, "  checked again %s: the holder may have been writing\n", plural(r.Rechecks, "time", "times"))
+	}
 	if len(r.Files) == 0 {
 		fmt.Fprintln(w, "  no files: no registry here yet")
 	}
@@ -135,9 +167,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	fmt.Fprintf(w, "open:     %s\n", rep.Open)
 	printFileCheck(w, "snapshot", rep.Snapshot)
 	printFileCheck(w, "config", rep.Config)
-	fmt.Fprintf(w, "log:      %d records to replay, %d bytes", rep.Log.Records, rep.Log.Bytes)
+	fmt.Fprintf(w, "log:      %s to replay, %s", plural(rep.Log.Records, "record", "records"), plural(rep.Log.Bytes, "byte", "bytes"))
 	if rep.Log.TornTail > 0 {
-		fmt.Fprintf(w, ", an unfinished append of %d bytes (an open cuts it)", rep.Log.TornTail)
+		fmt.Fprintf(w, ", an unfinished append of %s (an open cuts it)", plural(rep.Log.TornTail, "byte", "bytes"))
 	}
 	if rep.Log.Error != "" {
 		fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)
@@ -151,6 +183,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	}
 	if rep.Loss != "" {
 		fmt.Fprintf(w, "LOSS:     %s\n          an open refuses this directory; regwasm recover DIR OUTDIR salvages what verifies\n", rep.Loss)
+	}
+	if len(r.Settings) == 0 && rep.Config.Chosen == "" {
+		fmt.Fprintln(w, "settings: none stored (netdata's defaults apply until a server stores them)")
 	}
 	if len(r.Settings) > 0 {
 		var m map[string]any
