@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -24,9 +23,7 @@ type checkResult struct {
 	Report  *host.CheckReport `json:"report"`
 	// Holder names the live registry that holds the directory (the check still reads it:
 	// snapshots are immutable and the log only grows), "" if none.
-	Holder string `json:"holder,omitempty"`
-	// Rechecks counts the checks made again because the holder may have been writing.
-	Rechecks int             `json:"rechecks,omitempty"`
+	Holder   string          `json:"holder,omitempty"`
 	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
@@ -66,14 +63,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // checkDir verifies a data directory without changing a byte of it and without its lock: the
 // module, opened only to check (host.CheckDir), reads every file, verifies it and says what
 // an open would load and whether anything acknowledged is lost. It works on a directory a
-// running server holds, and on one too damaged to open.
-// How often, and how far apart, an unhealthy live directory is checked again (a save of
-// millions of entries takes seconds). Variables for the tests.
-var (
-	liveRechecks     = 10
-	liveRecheckPause = time.Second
-)
-
+// running server holds (a snapshot a save is still writing is an unfinished save, not
+// damage), and on one too damaged to open.
 func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -89,20 +80,6 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	res := &checkResult{Dir: dir}
 	if err := host.CheckLock(dir); errors.Is(err, host.ErrLocked) {
 		res.Holder = err.Error()
-	}
-	// A live holder may be writing a snapshot as the check reads it: a half-written file
-	// looks damaged. What a save in progress shows is gone once it ends, so an unhealthy
-	// verdict on a held directory is checked again a few times before it stands.
-	for i := 0; !rep.Healthy && res.Holder != "" && i < liveRechecks; i++ {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(liveRecheckPause):
-		}
-		if rep, err = host.CheckDir(ctx, dir); err != nil {
-			return nil, err
-		}
-		res.Rechecks++
 	}
 	res.Report, res.Healthy = &rep, rep.Healthy
 	for _, f := range rep.Files {
@@ -153,9 +130,6 @@ func printCheck(w io.Writer, r *checkResult) {
 	fmt.Fprintf(w, "directory %s\n", r.Dir)
 	if r.Holder != "" {
 		fmt.Fprintf(w, "  in use: %s (checked read-only)\n", r.Holder)
-	}
-	if r.Rechecks > 0 {
-		fmt.Fprintf(w, "  checked again %s: the holder may have been writing\n", plural(r.Rechecks, "time", "times"))
 	}
 	if len(r.Files) == 0 {
 		fmt.Fprintln(w, "  no files: no registry here yet")
