@@ -42,6 +42,7 @@ await Promise.all([
   esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/browser.js'], outfile: 'dist/browser.js' }),
   esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/worker.js'], outfile: 'dist/worker.js' }),
   esbuild.build({ ...common, platform: 'node', entryPoints: ['web/src/node.js'], outfile: 'dist/node.js' }),
+  esbuild.build({ ...common, platform: 'node', entryPoints: ['web/src/node-worker.js'], outfile: 'dist/node-worker.js' }),
   esbuild.build({
     ...common,
     platform: 'browser',
