@@ -6,7 +6,8 @@ import { RegistryError } from './errors.js';
 import { NodeHost } from './node-host.js';
 
 /**
- * @typedef {{id: number, method: 'request', bytes: Uint8Array, count: number}
+ * @typedef {{id: number, bytes: Uint8Array, count: number}} RequestCall
+ * @typedef {{id: 0, method: 'request', calls: RequestCall[]}
  *   | {id: number, method: 'save' | 'status' | 'export' | 'close' | 'destroy'}
  *   | {id: number, method: 'import', bytes: Uint8Array}} CallMessage
  * @typedef {{code: string, message: string, cause?: {name: string, message: string, code?: string}}} WireError
@@ -64,11 +65,18 @@ function handle(host, msgs) {
   for (let i = 0; i < msgs.length; ) {
     const m = msgs[i];
     if (m.method === 'request') {
-      /** @type {Extract<CallMessage, {method: 'request'}>[]} */
+      /** @type {RequestCall[]} */
       const group = [];
-      for (; i < msgs.length && msgs[i].method === 'request'; i++) group.push(/** @type {any} */ (msgs[i]));
+      for (; i < msgs.length && msgs[i].method === 'request'; i++) group.push(.../** @type {any} */ (msgs[i]).calls);
       const out = host.requestMany(group.map((g) => g.bytes), group.map((g) => g.count));
-      out.forEach((o, k) => (o.ok ? reply(group[k].id, o.value) : port.postMessage({ id: group[k].id, ok: false, error: wireError(o.error) })));
+      /** @type {ArrayBuffer[]} */
+      const transfer = [];
+      const replies = out.map((o, k) => {
+        if (!o.ok) return { id: group[k].id, ok: false, error: wireError(o.error) };
+        transfer.push(/** @type {ArrayBuffer} */ (o.value.buffer));
+        return { id: group[k].id, ok: true, value: o.value };
+      });
+      port.postMessage({ replies }, transfer);
       continue;
     }
     i++;

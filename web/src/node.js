@@ -110,6 +110,8 @@ class WorkerBackend {
   #dead = null;
   /** @type {(ev: import('./registry.js').RegistryEvent) => void} */
   #emit = () => {};
+  /** @type {{id: number, bytes: Uint8Array, count: number}[]} requests not sent yet */
+  #outbox = [];
 
   /**
    * @param {Worker} worker
@@ -118,13 +120,15 @@ class WorkerBackend {
   constructor(worker, port) {
     this.#worker = worker;
     this.#port = port;
-    port.on('message', ({ id, ok, value, error }) => {
-      const call = this.#calls.get(id);
-      if (!call) return;
-      this.#calls.delete(id);
+    port.on('message', (msg) => {
+      for (const { id, ok, value, error } of msg.replies ?? [msg]) {
+        const call = this.#calls.get(id);
+        if (!call) continue;
+        this.#calls.delete(id);
+        if (ok) call.resolve(value);
+        else call.reject(fromWire(error));
+      }
       this.#idle();
-      if (ok) call.resolve(value);
-      else call.reject(fromWire(error));
     });
     worker.on('error', (err) => this.#fail(new RegistryError('failed', `the registry's worker thread failed: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => this.#fail(new RegistryError(code === 0 ? 'closed' : 'failed', code === 0 ? 'registry is closed' : `the registry's worker thread exited (code ${code})`)));
@@ -157,9 +161,10 @@ class WorkerBackend {
    * @param {string} method
    * @param {Record<string, unknown>} [args]
    * @param {ArrayBuffer[]} [transfer]
+   * @param {boolean} [post] false: the caller sends the message
    * @returns {Promise<any>}
    */
-  #call(id, method, args, transfer = []) {
+  #call(id, method, args, transfer = [], post = true) {
     if (this.#dead) return Promise.reject(this.#dead);
     if (this.#calls.size === 0) {
       // While a call waits the worker keeps the process alive; an idle open registry does not.
@@ -168,7 +173,9 @@ class WorkerBackend {
     }
     return new Promise((resolve, reject) => {
       this.#calls.set(id, { resolve, reject });
-      if (id !== 0) this.#port.postMessage({ id, method, ...args }, transfer);
+      if (id === 0 || !post) return;
+      this.#send(); // requests made before go first
+      this.#port.postMessage({ id, method, ...args }, transfer);
     });
   }
 
@@ -197,7 +204,17 @@ class WorkerBackend {
    * @param {number} count
    */
   request(bytes, count) {
-    return this.#call(this.#next++, 'request', { bytes, count }, [/** @type {ArrayBuffer} */ (bytes.buffer)]);
+    const id = this.#next++;
+    // Requests made in the same turn (Promise.all) go as one message, run as one module call.
+    if (!this.#dead && this.#outbox.push({ id, bytes, count }) === 1) queueMicrotask(() => this.#send());
+    return this.#call(id, 'request', undefined, undefined, false);
+  }
+
+  #send() {
+    const calls = this.#outbox;
+    this.#outbox = [];
+    if (calls.length === 0 || this.#dead) return;
+    this.#port.postMessage({ id: 0, method: 'request', calls }, calls.map((c) => /** @type {ArrayBuffer} */ (c.bytes.buffer)));
   }
 
   save() {
