@@ -398,7 +398,9 @@ export class Registry {
     else if (data instanceof Uint8Array) bytes = data.slice();
     else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data.slice(0));
     else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
-    else if (typeof Blob !== 'undefined' && data instanceof Blob) bytes = new Uint8Array(await data.arrayBuffer());
+    else if (data !== null && typeof data === 'object' && typeof (/** @type {any} */ (data).arrayBuffer) === 'function') {
+      bytes = new Uint8Array(await /** @type {Blob} */ (data).arrayBuffer()); // a Blob or File
+    }
     else throw invalid(`import() takes netdata's registry.db as bytes, a string or a Blob, not ${describe(data)}`);
     const [r] = decodeResponse(await this.#guard('import', o, () => this.#backend.importNetdata(bytes)));
     const result = toResult(r);

@@ -3,6 +3,7 @@
 // IndexedDB storage, answers each call only after the files it changed are committed. Commits
 // are grouped: calls that arrive while a transaction is in flight share the next one, and
 // transactions run in call order.
+import { exportNetdata, importNetdata } from './backup.js';
 import { deterministic as makeDeterministic } from './deterministic.js';
 import { Engine } from './engine.js';
 import { RegistryError } from './errors.js';
@@ -14,8 +15,9 @@ import { storageStatus } from './status.js';
 /**
  * @typedef {import('./deterministic.js').DeterministicOption} DeterministicOption
  * @typedef {{type: 'open', name: string, storage: 'indexeddb' | 'memory', wasm: string | ArrayBuffer | WebAssembly.Module, deterministic?: DeterministicOption}} OpenMessage
- * @typedef {'request' | 'save' | 'status' | 'close' | 'trap' | 'load' | 'readFile' | 'writeFile' | 'reopen'} Method
+ * @typedef {'request' | 'save' | 'status' | 'export' | 'import' | 'close' | 'trap' | 'load' | 'readFile' | 'writeFile' | 'reopen'} Method
  * @typedef {{id: number, method: Method, bytes?: Uint8Array, key?: string, file?: string, deterministic?: DeterministicOption}} CallMessage
+ * `export` answers netdata's registry.db text, `import` loads `bytes` as one (backup.js).
  * `key` names a call forwarded by another tab ("tab:id"): its answer is committed with its
  * changes, and a re-sent call with a committed answer gets that answer instead of a second run.
  * `load`, `readFile`, `writeFile` (of `file`, with `bytes`) and `reopen` (a new instance on the
@@ -156,6 +158,33 @@ class Host {
     return this.#run(() => this.#engine.request(bytes), key);
   }
 
+  /** The module's directory as backup.js uses it. */
+  get #io() {
+    return {
+      request: (/** @type {Uint8Array} */ b) => this.#engine.request(b),
+      read: (/** @type {string} */ name) => this.readFile(name),
+      write: (/** @type {string} */ name, /** @type {Uint8Array} */ bytes) => {
+        this.#dir.contents.set(name, new TrackedFile(bytes));
+      },
+      remove: (/** @type {string} */ name) => {
+        this.#dir.contents.delete(name);
+      },
+    };
+  }
+
+  /** @param {string} [key] */
+  exportNetdata(key) {
+    return this.#run(() => exportNetdata(this.#io), key);
+  }
+
+  /**
+   * @param {Uint8Array} db
+   * @param {string} [key]
+   */
+  importNetdata(db, key) {
+    return this.#run(() => importNetdata(this.#io, db), key);
+  }
+
   /** @param {string} [key] */
   save(key) {
     return this.#run(() => {
@@ -211,7 +240,8 @@ class Host {
 
   status() {
     const files = [...this.#dir.snapshot()].map(([name, data]) => ({ name, size: data.byteLength }));
-    return storageStatus(this.#engine, { storage: this.#storage, files, lastSave: this.#lastSave, lastCommit: this.#lastCommit });
+    // persisted: the page asks navigator.storage (browser.js).
+    return storageStatus(this.#engine, { storage: this.#storage, files, lastSave: this.#lastSave, lastCommit: this.#lastCommit, persisted: false, engine: 'worker' });
   }
 
   async close() {
@@ -258,6 +288,8 @@ self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ e
     if (method === 'request') value = await h.request(/** @type {Uint8Array} */ (bytes), key);
     else if (method === 'save') value = await h.save(key);
     else if (method === 'status') value = h.status();
+    else if (method === 'export') value = await h.exportNetdata(key);
+    else if (method === 'import') value = await h.importNetdata(/** @type {Uint8Array} */ (bytes), key);
     else if (method === 'close') value = await h.close();
     else if (method === 'trap') value = await h.trap();
     else if (method === 'load') value = await h.load();
