@@ -126,7 +126,7 @@ test('installed package from TypeScript (strict, nodenext, no DOM lib)', async (
 const reg = await openRegistry({ storage: 'memory' });
 const r: AccessResult = await reg.access({ machine: '00000000-0000-4000-8000-000000000004', url: 'http://ts.example/', name: 'ts' });
 const lastMs: number | undefined = r.urls?.[0]?.[2];
-console.log(lastMs);
+void lastMs;
 await reg.close();
 `,
   );
@@ -161,7 +161,7 @@ async function inChromium(name, source, { format = 'esm', copy = true }) {
   try {
     const page = await browser.page();
     await page.goto(`${server.url}/`);
-    await page.waitForFunction(() => /** @type {any} */ (window).result);
+    await page.waitForFunction(() => /** @type {any} */ (window).result !== undefined);
     const r = await page.evaluate(() =>
       /** @type {any} */ (window).result.then(
         (/** @type {any} */ value) => ({ value }),
