@@ -18,6 +18,8 @@ const (
 	OpExport Op = 'e'
 	// OpConfigure changes settings from netdata.conf text (its [registry] section).
 	OpConfigure Op = 'u'
+	// OpTop answers the machines with the most accesses (top.go).
+	OpTop Op = 'm'
 )
 
 // Request flags.
@@ -106,6 +108,8 @@ func (r *Registry) act(req *Request, body []byte) (Result, []byte) {
 			return Result{Status: 200}, append(body, "{}"...)
 		}
 		return Result{Status: 200}, r.describe(OpConfig, body)
+	case OpTop:
+		return r.topMachines(req, body)
 	case OpCheck, OpImport, OpExport, OpConfigure:
 		if r.fileOp == nil {
 			return r.fail(body, "file", 400, ErrNoStorage)

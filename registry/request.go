@@ -23,7 +23,7 @@ func fieldCount(op Op) (int, bool) {
 		return 0, true
 	case OpImport:
 		return 2, true
-	case OpExport, OpConfigure:
+	case OpExport, OpConfigure, OpTop:
 		return 1, true
 	}
 	return 0, false

@@ -234,6 +234,18 @@ describe('the API', () => {
     await assert.rejects(fresh.stats(), fails('closed'));
   });
 
+  test('topMachines(): the machines used most, from the core', async () => {
+    const reg = await openRegistry({ storage: 'memory' });
+    await reg.batch([1, 2, 2, 3, 3, 3].map((i) => ({ action: 'access', person: '', machine: machine(i), url: `http://m${i}/`, name: `m${i}`, quiet: true })));
+    const top = await reg.topMachines({ limit: 2 });
+    assert.equal(top.status, 200);
+    assert.deepEqual(top.machines?.map((m) => [m.machine_guid, m.usages, m.url]), [[machine(3), 3, 'http://m3/'], [machine(2), 2, 'http://m2/']]);
+    await assert.rejects(reg.topMachines({ limit: 0 }), fails('invalid', /limit/));
+    const [raw] = await reg.batch([{ action: 'top', limit: '500' }]);
+    assert.equal(raw.status, 400, "the core's own check");
+    await reg.close();
+  });
+
   test('status(): persisted, engine, and times in ms', async () => {
     const dir = await openRegistry({ storage: join(tmp, 'status') });
     const mem = await openRegistry({ storage: 'memory' });

@@ -2,7 +2,8 @@
 // A request is a concatenation of records `op:u8 flags:u8 when:uvarint field*`;
 // a response is one `status:uvarint person:field body:field` per request record.
 // Integers are unsigned LEB128, fields are `uvarint length` + UTF-8 bytes.
-// This module only frames bytes: validation and cleaning are the wasm module's job.
+// This module frames bytes and refuses values of the wrong type (code 'invalid'); validating
+// and cleaning the values is the wasm module's job.
 
 import { RegistryError } from './errors.js';
 import { describe } from './validate.js';
@@ -21,6 +22,7 @@ export const ACTIONS = Object.freeze({
   import: { op: 0x69, fields: ['db', 'log'] },
   export: { op: 0x65, fields: ['file'] },
   configure: { op: 0x75, fields: ['conf'] },
+  top: { op: 0x6d, fields: ['limit'] },
 });
 
 /** flags bit 0: omit the `urls` list (and the whole body of `access`). */

@@ -112,6 +112,7 @@ func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/registry", s.api)
 	mux.HandleFunc("/api/v1/registry/stats", s.api.serveStats)
+	mux.Handle("/api/v1/registry/overview", s.overview())
 	mux.Handle("/", dashboardHandler(s.webDir))
 	return withCORS(s.logRequests(mux))
 }
