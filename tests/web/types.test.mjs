@@ -74,3 +74,11 @@ for (const mode of MODES) {
     assert.equal(out, '', `tsc found errors:\n${out}`);
   });
 }
+
+test("the JS sources' JSDoc types check (tsc -p web: checkJs, strict)", async () => {
+  const out = await run(process.execPath, [TSC, '-p', join(ROOT, 'web')], { cwd: ROOT }).then(
+    () => '',
+    (/** @type {any} */ e) => `${e.stdout}${e.stderr}`,
+  );
+  assert.equal(out, '', `tsc found errors:\n${out}`);
+});
