@@ -174,6 +174,9 @@ test('static page, registry in the browser: machines grouped, delete confirmed, 
     await other.waitForFunction(() => !!document.querySelector('#machines li.url[data-url="http://beta.example:19999/"]'));
     await other.close();
 
+    // A long URL without a place to break (what pushed the old table's delete buttons under
+    // the next column at 1280 px, and the page to 1030 px at 390).
+    await recordAccess(page, machine(13), 'http://monitoringagent1.datacenterone.example.com:19999/netdata/dashboard/v2', 'a rather long machine name for a card');
     await page.reload();
     await page.waitForSelector('body[data-ready=true]');
     await checkLayout(page, 'dashboard-1280');
