@@ -1,7 +1,8 @@
 // The Node host's calls: throughput (accesses/s) and the event loop's lag while they run,
 // for each engine (worker thread, inline) and storage (a directory, memory).
 //   node tests/web/bench-node.mjs [--n 2000] [--batch 20000] [--runs 3] [--json FILE]
-// Phases, each on a fresh registry: `sequential` (n awaited accesses, one after another),
+//                                 [--engines worker,inline] [--dir DIR (default: a temp dir)]
+// Phases, each on a fresh registry warmed by 300 sequential and 300 concurrent accesses: `sequential` (n awaited accesses, one after another),
 // `Promise.all` (n accesses at once), `batch` (one batch() of --batch accesses), `save`
 // (a snapshot after the batch). Each access is a new person (quiet) on one of 500 machines.
 // Lag: a 1 ms interval timer runs during the phase; each gap between its callbacks beyond
@@ -22,11 +23,14 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     json: { type: 'string', default: join(OUT, 'bench-node.json') },
     dir: { type: 'string' },
+    engines: { type: 'string', default: 'worker,inline' },
   },
 });
 const N = Number(args.n);
 const BATCH = Number(args.batch);
 const RUNS = Number(args.runs);
+/** Accesses each fresh registry makes before a phase (sequential, then at once). */
+const WARM = 300;
 const base = args.dir ?? mkdtempSync(join(tmpdir(), 'regwasm-bench-node-'));
 mkdirSync(base, { recursive: true });
 
@@ -67,7 +71,9 @@ async function run(engine, storage) {
   const open = async () => {
     const where = storage === 'memory' ? 'memory' : join(base, `r${++seq}`);
     const reg = await openRegistry({ storage: where, engine });
-    await reg.hello(); // the worker is up
+    // Warm: a server's registry has run for a while (JIT, wasm tier-up, in the worker too).
+    for (let i = 0; i < WARM; i++) await reg.batch([access(BATCH + i)]);
+    await Promise.all(Array.from({ length: WARM }, (_, i) => reg.batch([access(BATCH + i)])));
     return { reg, where };
   };
   const done = async (/** @type {{reg: any, where: string}} */ r) => {
@@ -103,7 +109,7 @@ async function run(engine, storage) {
 /** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const engines = /** @type {const} */ (['worker', 'inline']);
+const engines = /** @type {('worker' | 'inline')[]} */ (args.engines.split(','));
 const storages = /** @type {const} */ (['directory', 'memory']);
 /** @type {Record<string, Record<string, Awaited<ReturnType<typeof phase>>[]>>} */
 const samples = {};
