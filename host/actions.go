@@ -74,6 +74,10 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 	st, err := decodeStats(resp.Body)
 	if r.inst != nil {
 		st.ModuleMemory = uint64(r.inst.mem.Size())
+		if st.Storage.WriteError != "" {
+			// The module saw the nearest WASI error ("I/O error"); the host saw the real one.
+			st.Storage.WriteError, _ = r.inst.dir.Explain(st.Storage.WriteError)
+		}
 	}
 	return st, err
 }
@@ -89,10 +93,11 @@ func (r *Registry) Settings(ctx context.Context) (Settings, error) {
 }
 
 // Configure changes settings from netdata.conf text: the keys of its [registry] section, in
-// netdata's syntax (`key = value`, yes/no). It returns the settings now in force; they are
-// stored in the directory's config registry and last across restarts. Unknown keys and values
-// that do not parse are refused (a *StatusError matching ErrRefused, its message naming the
-// line) and change nothing.
+// netdata's syntax (`key = value`, yes/no, durations). It returns the settings now in force,
+// with the lines it ignored in Ignored (keys netdata reads that regwasm does not use, unknown
+// keys); they are stored in the directory's config registry and last across restarts. A value
+// of a key regwasm uses that does not parse is refused (a *StatusError matching ErrRefused,
+// its message naming the line) and changes nothing.
 func (r *Registry) Configure(ctx context.Context, netdataConf string) (Settings, error) {
 	var s Settings
 	resp, err := r.one(ctx, Request{Op: OpConfigure, Arg: netdataConf})

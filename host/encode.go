@@ -34,7 +34,11 @@ const MaxBatchLength = 64 << 20
 // MaxFieldLength is the longest field the module accepts.
 const MaxFieldLength = 64 << 10
 
-const flagQuiet = 1 << 0
+// Request flags (wasm/ABI.md).
+const (
+	flagQuiet       = 1 << 0
+	flagMachineOnly = 1 << 1
+)
 
 // Request is one action of a batch.
 //
@@ -50,14 +54,17 @@ const flagQuiet = 1 << 0
 //
 // Fields an op does not carry are not sent.
 type Request struct {
-	Op      Op
-	Quiet   bool      // leave the urls list (for access, the whole body) out of the answer
-	When    time.Time // the action's time, whole seconds; the zero Time means now
-	Person  string
-	Machine string
-	URL     string
-	Arg     string
-	Arg2    string
+	Op    Op
+	Quiet bool // leave the urls list (for access, the whole body) out of the answer
+	// MachineOnly makes an access netdata's cookie-check access: the machine is created and
+	// the URL counted on it; no person is looked up, created or linked.
+	MachineOnly bool
+	When        time.Time // the action's time, whole seconds; the zero Time means now
+	Person      string
+	Machine     string
+	URL         string
+	Arg         string
+	Arg2        string
 }
 
 // fields returns how many string fields op carries.
@@ -91,7 +98,10 @@ func AppendRequest(b []byte, req *Request) ([]byte, error) {
 	}
 	flags := byte(0)
 	if req.Quiet {
-		flags = flagQuiet
+		flags |= flagQuiet
+	}
+	if req.MachineOnly {
+		flags |= flagMachineOnly
 	}
 	b = append(b, byte(req.Op), flags)
 	b = binary.AppendUvarint(b, uint64(when))

@@ -15,6 +15,7 @@ func TestAppendRequest(t *testing.T) {
 	}{
 		{Request{Op: OpAccess, Quiet: true, When: time.Unix(300, 0), Person: "p", Machine: "m", URL: "u", Arg: "n"},
 			[]byte{'a', 1, 0xac, 0x02, 1, 'p', 1, 'm', 1, 'u', 1, 'n'}},
+		{Request{Op: OpAccess, Quiet: true, MachineOnly: true, Machine: "m"}, []byte{'a', 3, 0, 0, 1, 'm', 0, 0}},
 		{Request{Op: OpSwitch, Machine: "m"}, []byte{'w', 0, 0, 0, 1, 'm', 0, 0}},
 		{Request{Op: OpStats, Person: "ignored"}, []byte{'t', 0, 0}},
 		{Request{Op: OpHello}, []byte{'h', 0, 0}},

@@ -2,7 +2,6 @@ package host
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -16,8 +15,14 @@ var (
 	// ErrRefused: the registry answered an action with a status other than 200 (netdata's
 	// 400, 404, 412, 430-434, 500, ...). See StatusError.
 	ErrRefused = errors.New("host: action refused")
-	// ErrStorage: a file could not be read or written; the module reloaded from the files,
-	// so it holds exactly the acknowledged state.
+	// ErrStorage: a file could not be read or written. The call's changes are not
+	// acknowledged; the registry holds exactly the acknowledged state and stops writes
+	// (Stats().Storage.WriteError says why): reads go on, changes are refused (StatusError
+	// 503) until a save succeeds, which the registry tries by itself after a pause (and on
+	// Save). When the host saw the OS error behind it,
+	// the message says it and the error wraps an *fs.PathError with the operation, the
+	// file's path and that error: match it with errors.Is(err, syscall.ENOSPC) (no space
+	// left on device), fs.ErrPermission, syscall.EROFS, ...
 	ErrStorage = errors.New("host: storage failure")
 	// ErrCorrupt: the files hold data that does not verify (the message names file and offset).
 	ErrCorrupt = errors.New("host: corrupt data")
@@ -64,6 +69,22 @@ func codeError(code int32, msg string) error {
 		msg = "error code " + strconv.Itoa(int(code))
 	}
 	return &moduleError{kind, msg}
+}
+
+// storageError is the module's storage failure told with the OS error behind it, when the
+// host saw it (see wasidir.Dir.Explain).
+type storageError struct {
+	msg   string
+	cause error // an *fs.PathError; nil when unknown
+}
+
+func (e *storageError) Error() string { return ErrStorage.Error() + ": " + e.msg }
+
+func (e *storageError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrStorage}
+	}
+	return []error{ErrStorage, e.cause}
 }
 
 // StatusError is an action the registry refused: netdata's status and reason. It matches
@@ -135,27 +156,3 @@ func panicLine(stderr string) string {
 	}
 	return strings.TrimSpace(firstLine(stderr))
 }
-
-// lockError is a refused Open: the directory's lock file and the process holding it.
-type lockError struct {
-	path string
-	pid  string // "" when the file does not say
-}
-
-func lockedError(path string) error {
-	pid := ""
-	if b, err := os.ReadFile(path); err == nil {
-		pid = strings.TrimSpace(string(b))
-	}
-	return &lockError{path, pid}
-}
-
-func (e *lockError) Error() string {
-	s := ErrLocked.Error() + " (lock file " + e.path
-	if e.pid != "" {
-		s += ", held by process " + e.pid
-	}
-	return s + "): one process owns a registry directory at a time"
-}
-
-func (e *lockError) Unwrap() error { return ErrLocked }

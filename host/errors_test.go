@@ -30,18 +30,35 @@ func TestTrapRecovery(t *testing.T) {
 	}
 }
 
+// newestFiles returns the newest snapshot (the last save's) and the log segment of the
+// generation before it (the redundancy that makes up for a damaged newest snapshot).
+func newestFiles(t *testing.T, r *Registry, dir string) (snap, prevLog string) {
+	t.Helper()
+	st := stats(t, r)
+	snap = filepath.Join(dir, st.Storage.Snapshot)
+	logs, _ := filepath.Glob(filepath.Join(dir, "registry.log.*"))
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		if len(data) > 32 { // the previous generation's segment holds the records
+			prevLog = l
+		}
+	}
+	if prevLog == "" {
+		t.Fatalf("no log segment with records among %v", logs)
+	}
+	return snap, prevLog
+}
+
 func TestTrapRestartFails(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	// Two changes: a save after the first only is a case the core reads differently (it takes
-	// the log's checkpoint at change 1 for a log that starts at the first change).
 	access(t, r, "", m1, u1, "one")
 	access(t, r, "", m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
-	snap := filepath.Join(dir, "registry.db.1")
+	snap, prevLog := newestFiles(t, r, dir)
 	good, err := os.ReadFile(snap)
 	if err != nil {
 		t.Fatal(err)
@@ -51,16 +68,30 @@ func TestTrapRestartFails(t *testing.T) {
 	if err := os.WriteFile(snap, bad, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The log was compacted by the save: without the snapshot nothing can be loaded.
+	// The previous generation makes up for the damaged snapshot: the restart works.
+	if err := r.trap(ctx); !errors.Is(err, ErrTrapped) || strings.Contains(err.Error(), "restarting failed") {
+		t.Fatalf("trap with the newest snapshot damaged: %v", err)
+	}
+	if s := stats(t, r); s.Accesses != 2 || len(s.Storage.Notes) == 0 {
+		t.Fatalf("after the restart: %+v", s)
+	}
+	// Without the previous generation's log nothing gives the changes back.
+	logData, _ := os.ReadFile(prevLog)
+	if err := os.Remove(prevLog); err != nil {
+		t.Fatal(err)
+	}
 	err = r.trap(ctx)
 	if !errors.Is(err, ErrTrapped) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "restarting failed") {
 		t.Fatalf("trap with corrupt files: %v", err)
 	}
 	// Every call tries to start an instance again.
-	if _, err := r.Stats(ctx); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "registry.db.1") {
+	if _, err := r.Stats(ctx); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), filepath.Base(snap)) {
 		t.Fatalf("stats with corrupt files: %v", err)
 	}
 	if err := os.WriteFile(snap, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prevLog, logData, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if s := stats(t, r); s.Accesses != 2 {
@@ -77,17 +108,34 @@ func TestOpenCorrupt(t *testing.T) {
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
+	snap, prevLog := newestFiles(t, r, dir)
 	r.Close()
-	snap := filepath.Join(dir, "registry.db.1")
 	good, _ := os.ReadFile(snap)
 	if err := os.WriteFile(snap, good[:len(good)-3], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(ctx, dir); !errors.Is(err, ErrCorrupt) {
+	// A torn newest snapshot: the previous generation and its log give everything back.
+	r2, err := Open(ctx, dir)
+	if err != nil {
 		t.Fatalf("open of a torn snapshot: %v", err)
+	}
+	if s := stats(t, r2); s.Accesses != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+	r2.Close()
+	if err := os.WriteFile(snap, good[:len(good)-3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logData, _ := os.ReadFile(prevLog)
+	os.Remove(prevLog)
+	if _, err := Open(ctx, dir); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open of a torn snapshot without the log before it: %v", err)
 	}
 	// The failed Open released the directory.
 	if err := os.WriteFile(snap, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prevLog, logData, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if s := stats(t, open(t, dir)); s.Accesses != 2 {
@@ -95,39 +143,66 @@ func TestOpenCorrupt(t *testing.T) {
 	}
 }
 
+// TestStorageFailure: a write that fails stops writes with the storage's reason; reads go on
+// from what was acknowledged; once storage works again the registry resumes by itself.
 func TestStorageFailure(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	r := open(t, dir)
+	// A clock that stands still: the registry retries writes after a pause, and the test
+	// must see them stopped first.
+	r := open(t, dir, WithWalltime(func() time.Time { return time.Unix(1_800_000_000, 0) }))
 	p := access(t, r, "", m1, u1, "one").PersonGUID
-	// A save rewrites the log, so the module no longer holds it open (it keeps the file it
-	// appends to open); then the log cannot be reopened while it is a directory.
+	// A save starts a new log segment, which the module then opens to append: make it a
+	// directory first, so the next append fails.
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
-	log := filepath.Join(dir, "registry.log")
-	saved, _ := os.ReadFile(log)
-	if err := os.Remove(log); err != nil {
+	var cur string
+	logs, _ := filepath.Glob(filepath.Join(dir, "registry.log.*"))
+	for _, l := range logs {
+		if data, _ := os.ReadFile(l); len(data) == 32 {
+			cur = l
+		}
+	}
+	saved, _ := os.ReadFile(cur)
+	if err := os.Remove(cur); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(log, 0o755); err != nil {
+	if err := os.Mkdir(cur, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	_, err := r.Access(ctx, p, m2, u2, "two")
-	if !errors.Is(err, ErrStorage) || !strings.Contains(err.Error(), "registry.log") {
+	if !errors.Is(err, ErrStorage) || !strings.Contains(err.Error(), filepath.Base(cur)) {
 		t.Fatalf("access with an unwritable log: %v", err)
 	}
-	if err := os.Remove(log); err != nil {
+	// The reload after the failure cannot read the segment either (a directory is in its
+	// place): nothing is answered that the files cannot vouch for.
+	if _, err := r.Stats(ctx); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("stats while the log segment is unreadable: %v", err)
+	}
+	if err := os.Remove(cur); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(log, saved, 0o644); err != nil {
+	if err := os.WriteFile(cur, saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Readable again: reads go on from what was acknowledged; changes are refused with the
+	// reason until writes resume.
+	if s := stats(t, r); s.Accesses != 1 || s.Machines != 1 || s.Storage.WriteError == "" {
+		t.Fatalf("stats after the failure: %+v", s)
+	}
+	if _, err := r.Access(ctx, p, m2, u2, "two"); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("access while writes are stopped: %v", err)
+	}
+	// A save resumes writing (so does the next change after a pause).
+	if _, err := r.Save(ctx); err != nil {
+		t.Fatalf("save after the storage came back: %v", err)
+	}
+	access(t, r, p, m2, u2, "two")
 	if _, err := r.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The failed access is not there: memory holds only what the log acknowledged.
-	if s := stats(t, r); s.Accesses != 1 || s.Machines != 1 {
+	if s := stats(t, r); s.Accesses != 2 || s.Machines != 2 || s.Storage.WriteError != "" {
 		t.Fatalf("stats %+v", s)
 	}
 }

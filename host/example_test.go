@@ -30,7 +30,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The same person (its GUID is the cookie) on another agent: the answer lists both.
+	// The same person (its GUID is the cookie) on another agent: the answer lists both,
+	// newest first (netdata's order).
 	res, err = reg.Access(ctx, res.PersonGUID, "5e1f2a3b-0000-4000-8000-000000000002", "http://agent2:19999/", "agent2")
 	if err != nil {
 		log.Fatal(err)
@@ -44,7 +45,7 @@ func Example() {
 	}
 	fmt.Println(st.Persons, "person,", st.Machines, "machines,", st.Accesses, "accesses")
 	// Output:
-	// agent1 http://agent1:19999/ 1
 	// agent2 http://agent2:19999/ 1
+	// agent1 http://agent1:19999/ 1
 	// 1 person, 2 machines, 2 accesses
 }

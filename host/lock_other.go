@@ -2,42 +2,19 @@
 
 package host
 
-import (
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
-	"sync"
-)
+import "os"
 
-// held are the lock files this process holds: without flock the lock only keeps a second
-// Open in this process out.
-var held sync.Map
-
-type heldFile struct {
-	*os.File
-	key string
-}
-
-func (h *heldFile) Close() error {
-	defer held.Delete(h.key)
-	return h.File.Close()
-}
-
-// lockFile creates path with this process's id and records it as held.
-func lockFile(path string) (io.Closer, error) {
-	key, err := filepath.Abs(path)
+// pidExists tells whether a process with this id exists (on Windows, FindProcess opens it).
+func pidExists(pid int) bool {
+	p, err := os.FindProcess(pid)
 	if err != nil {
-		return nil, err
+		return false
 	}
-	if _, taken := held.LoadOrStore(key, true); taken {
-		return nil, lockedError(path)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		held.Delete(key)
-		return nil, err
-	}
-	_, _ = f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
-	return &heldFile{f, key}, nil
+	p.Release()
+	return true
 }
+
+// flockHold: no flock here; the lock record and pid liveness alone decide.
+func flockHold(*os.File) bool { return false }
+
+func flockFree(*os.File) (free, known bool) { return false, false }

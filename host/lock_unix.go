@@ -4,33 +4,37 @@ package host
 
 import (
 	"errors"
-	"io"
 	"os"
-	"strconv"
 	"syscall"
 )
 
-// lockFile takes an exclusive, non-blocking flock on path (created if missing) and writes
-// this process's id into it. The lock goes when the file is closed or the process dies.
+// pidExists tells whether a process with this id exists (EPERM: it does, another user's).
+func pidExists(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// flockHold takes an exclusive flock on the holder's own, new lock file: it stays while the
+// file is open, that is while the holder lives. false where the file system has no flock.
+func flockHold(f *os.File) bool {
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}
+
+// flockFree tells whether nobody holds an flock on f's file (known is false when flock
+// fails for another reason). A free lock is released at once.
 //
 // # Notes
 //
-// flock locks belong to the open file, not the process: a second Open in the same process
-// opens the file again and is refused like another process would be.
-func lockFile(path string) (io.Closer, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
+// flock locks belong to the open file, not the process: a probe in the holder's own process
+// opens the file again and finds it held, like any other process.
+func flockFree(f *os.File) (free, known bool) {
+	if f == nil {
+		return false, false
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, lockedError(path)
-		}
-		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return true, true
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
+	return false, errors.Is(err, syscall.EWOULDBLOCK)
 }

@@ -8,14 +8,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/regwasm/regwasm/host/internal/wasidir"
 )
 
 // registryWasm is the module, built by ./build.sh from ./wasm (TestCommittedWasmIsFresh
@@ -33,36 +39,99 @@ type engine struct {
 	compiled wazero.CompiledModule
 }
 
-// engines are the process's compiled modules, one per compilation cache directory ("" for
-// none).
+// engines are the process's compiled modules, by the compilation cache asked for: its
+// directory, "" for none, noUserCache when the user's cache directory is unknown. A cache
+// that could not be used maps to an engine compiled without it (or already compiled).
 var engines struct {
 	sync.Mutex
 	m map[string]*engine
 }
 
-// Initialize compiles the embedded module (or loads it from WithCompilationCache's dir)
-// for the given options, if that has not been done yet in this process. Open does it on
-// first use; call Initialize to pay the cost (without a cache, about 0.5 s on 2 cores) at a
-// time of your choosing. Only the compilation cache option matters here.
+const noUserCache = "\x00no user cache directory"
+
+// Initialize compiles the embedded module (or loads it from the compilation cache) for the
+// given options, if that has not been done yet in this process. Open does it on first use;
+// call Initialize to pay the cost (without a cache, about 0.5 s on 2 cores) at a time of
+// your choosing. Only the compilation cache and logger options matter here.
 func Initialize(ctx context.Context, opts ...Option) error {
 	o := newOptions(opts)
 	_, err := getEngine(ctx, &o)
 	return err
 }
 
+// cacheLocation returns where o keeps the compiled module ("" for nowhere) and the key of its
+// engine; err says why the default location is unknown.
+func (o *options) cacheLocation() (dir, key string, err error) {
+	switch {
+	case o.noCache:
+		return "", "", nil
+	case o.cacheDir != "":
+		return o.cacheDir, o.cacheDir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", noUserCache, err
+	}
+	dir = filepath.Join(base, "regwasm", "wazero")
+	return dir, dir, nil
+}
+
 func getEngine(ctx context.Context, o *options) (*engine, error) {
-	key := o.cacheDir
+	dir, key, cacheErr := o.cacheLocation()
 	engines.Lock()
 	defer engines.Unlock()
 	if e := engines.m[key]; e != nil {
 		return e, nil
 	}
-	cfg := wazero.NewRuntimeConfig()
-	if o.cacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(o.cacheDir)
-		if err != nil {
-			return nil, fmt.Errorf("host: compilation cache: %w", err)
+	if engines.m == nil {
+		engines.m = make(map[string]*engine)
+	}
+	var e *engine
+	if dir != "" {
+		var cache wazero.CompilationCache
+		if cache, cacheErr = wazero.NewCompilationCacheWithDir(dir); cacheErr == nil {
+			if e, cacheErr = compile(ctx, cache); cacheErr != nil {
+				cache.Close(ctx)
+			}
 		}
+	}
+	if e == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err // not the cache's fault
+		}
+		if cacheErr != nil {
+			o.logger.Warn("host: compilation cache unavailable, the module is compiled in every process",
+				"dir", dir, "err", cacheErr)
+		}
+		if e = compiledAlready(); e == nil {
+			var err error
+			if e, err = compile(ctx, nil); err != nil {
+				return nil, err
+			}
+			engines.m[""] = e
+		}
+	}
+	engines.m[key] = e
+	return e, nil
+}
+
+// compiledAlready returns an engine of this process, preferably the one without a cache,
+// for a cache that cannot be used: the compiled module is the same whatever the cache, and
+// instantiating it never touches the cache. nil if there is none. engines must be locked.
+func compiledAlready() *engine {
+	if e := engines.m[""]; e != nil {
+		return e
+	}
+	for _, e := range engines.m {
+		return e
+	}
+	return nil
+}
+
+// compile makes a runtime with WASI and compiles the module in it, through cache if not nil.
+func compile(ctx context.Context, cache wazero.CompilationCache) (*engine, error) {
+	cfg := wazero.NewRuntimeConfig()
+	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
 	}
 	// The runtime outlives the caller's context: it serves every later Open.
@@ -78,12 +147,7 @@ func getEngine(ctx context.Context, o *options) (*engine, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("host: compiling registry.wasm: %w", err)
 	}
-	e := &engine{rt: rt, compiled: compiled}
-	if engines.m == nil {
-		engines.m = make(map[string]*engine)
-	}
-	engines.m[key] = e
-	return e, nil
+	return &engine{rt: rt, compiled: compiled}, nil
 }
 
 // instance is one instantiation of the module and its typed exports.
@@ -100,13 +164,22 @@ type instance struct {
 	inLen  uint32
 	stack  [2]uint64
 	stderr *tail
+	dir    *wasidir.Dir // the mounted directory: the OS errors behind the module's
 }
 
 // instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3), with the
 // clock and random source of o (WithWalltime, WithRandSource).
+//
+// # Notes
+//
+// The directory is mounted through wasidir, not wazero's own WithDirMount: wazero's WASI
+// errors have no ENOSPC (nor EDQUOT, EFBIG) and a full disk would reach the module, and the
+// caller, as "I/O error". wasidir gives the module the same nearest errno and keeps the real
+// one for result to report.
 func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*instance, error) {
 	stderr := &tail{}
 	random := &switchReader{r: crand.Reader}
+	root := wasidir.New(dir)
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions("_initialize").
@@ -114,8 +187,15 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(random).
-		WithStderr(stderr).
-		WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, "/"))
+		WithStderr(stderr)
+	var mount experimentalsys.FS = root
+	if o.readOnly() {
+		mount = &sysfs.ReadFS{FS: root} // writes refused (ENOSYS) as well as never attempted
+	}
+	cfg = cfg.WithFSConfig(wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(mount, "/"))
+	if o.openMode != "" {
+		cfg = cfg.WithEnv("REGWASM_OPEN", o.openMode) // wasm/ABI.md rule 2
+	}
 	if now := o.walltime; now != nil {
 		cfg = cfg.WithWalltime(func() (int64, int32) {
 			t := now()
@@ -134,7 +214,7 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		// _initialize has run: from now on random_get serves only the registry.
 		random.r = o.rand
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr}
+	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr, dir: root}
 	for name, fn := range map[string]*api.Function{"alloc": &in.alloc, "request": &in.req,
 		"save": &in.save, "load": &in.load, "trap": &in.trap, "result_slot": nil} {
 		f := mod.ExportedFunction(name)
@@ -225,6 +305,10 @@ func (in *instance) result(ret int32) ([]byte, error) {
 	view, ok := in.mem.Read(ptr, n)
 	if !ok {
 		return nil, fmt.Errorf("host: result of %d bytes at %#x is outside the memory", n, ptr)
+	}
+	if ret == codeStorage {
+		msg, cause := in.dir.Explain(string(view))
+		return nil, &storageError{msg: msg, cause: cause}
 	}
 	if ret < 0 {
 		return nil, codeError(ret, string(view))

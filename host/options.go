@@ -2,6 +2,7 @@ package host
 
 import (
 	"io"
+	"log/slog"
 	"time"
 )
 
@@ -16,30 +17,64 @@ const DefaultMemoryLimit = 4 << 30
 const pageSize = 64 << 10 // a WebAssembly page
 
 type options struct {
-	cacheDir    string           // compilation cache; "" for none
+	cacheDir    string           // compilation cache; "" for the default location
+	noCache     bool             // WithoutCompilationCache
+	logger      *slog.Logger     // WithLogger, else slog.Default()
 	memoryLimit uint64           // bytes, a multiple of pageSize
 	rand        io.Reader        // WithRandSource; nil for crypto/rand
 	walltime    func() time.Time // WithWalltime; nil for the system clock
+	openMode    string           // the module's REGWASM_OPEN: "" (write), read-only, check, salvage
 }
+
+// readOnly reports whether the directory is opened without writing (no lock, no changes).
+func (o *options) readOnly() bool { return o.openMode == "read-only" || o.openMode == "check" }
 
 func newOptions(opts []Option) options {
 	o := options{memoryLimit: DefaultMemoryLimit}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
 	return o
 }
 
-// WithCompilationCache keeps the compiled module in dir (created if missing) so that later
-// processes skip compilation: about 0.5 s cold on 2 cores (more with fewer), under 0.2 s warm.
+// WithCompilationCache keeps the compiled module in dir (created if missing) instead of the
+// default location, so that later processes skip compilation: about 0.5 s cold on 2 cores
+// (more with fewer), under 0.2 s warm. "" means the default location.
+//
+// By default the cache is in the user's cache directory (os.UserCacheDir()/regwasm/wazero,
+// e.g. ~/.cache/regwasm/wazero). Entries are keyed by wazero's version and platform (a
+// directory each) and by the module's hash and the CPU's features, so that different builds
+// never load each other's code.
 //
 // # Notes
+//
+// A cache is an optimisation, never a condition: when it cannot be created or used (a
+// service account with HOME=/nonexistent, a read-only or full disk, a damaged entry) the
+// module is compiled without it and one warning goes to the logger (WithLogger), once per
+// cache directory per process. Open never fails for want of a cache.
 //
 // A compiled module belongs to one wazero runtime, and the cache is a property of the
 // runtime, so each distinct dir (and "no cache") has its own runtime and compiled module in
 // the process, made on first use and kept for the life of the process.
 func WithCompilationCache(dir string) Option {
-	return func(o *options) { o.cacheDir = dir }
+	return func(o *options) { o.cacheDir, o.noCache = dir, false }
+}
+
+// WithoutCompilationCache compiles the module in memory only (once per process), writing
+// nothing outside the registry's directory.
+func WithoutCompilationCache() Option {
+	return func(o *options) { o.noCache = true }
+}
+
+// WithLogger sends the host's warnings to l instead of slog.Default(). There is one: a
+// compilation cache that cannot be used (see WithCompilationCache), said once per cache
+// directory per process by the Open or Initialize that first meets it. Errors are never
+// logged, only returned.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.logger = l }
 }
 
 // WithMemoryLimit bounds the module's linear memory to n bytes, rounded up to 64 KiB pages
@@ -72,6 +107,20 @@ func WithMemoryLimit(n uint64) Option {
 // makes the same GUIDs.
 func WithRandSource(r io.Reader) Option {
 	return func(o *options) { o.rand = r }
+}
+
+// WithReadOnly opens the directory without writing a byte and without taking its lock: the
+// module loads the newest snapshot that verifies and the log's verified prefix, and refuses
+// changes (503, "opened read-only"). It works on a directory another process is serving:
+// snapshots are never rewritten and the log is only appended to, so what it reads is a
+// consistent, acknowledged state (an online backup with Export, a health probe with Stats).
+//
+// # Notes
+//
+// A directory that does not exist is an error (nothing is created). A save running in the
+// other process while the files are read makes the module read them again.
+func WithReadOnly() Option {
+	return func(o *options) { o.openMode = "read-only" }
 }
 
 // WithWalltime makes the module's realtime clock read now instead of the system clock: the

@@ -90,7 +90,7 @@ func TestDeterministicOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Storage.LastSave.Equal(at) || info.File != "registry.db.1" {
+	if !st.Storage.LastSave.Equal(at) || info.File != "registry.db.2" {
 		t.Fatalf("save %+v at %v, want the clock's %v", info, st.Storage.LastSave, at)
 	}
 }

@@ -17,9 +17,17 @@
 //
 // The host never links the registry's Go code (package registry): it runs it only through
 // the module, exactly as the JS hosts do, so that what Go programs test is what ships.
-// One process owns a directory: Open takes an OS lock on dir/.lock (a name outside the
-// module's files). A trap inside the module (a Go panic) costs the call, never the process:
+// One registry owns a directory: Open takes the directory lock every host takes, dir/.lock
+// (a name outside the module's files; lock.go and RATIONALE.md "One lock for every host"),
+// so that a second opener in any process of any host (Go, the CLI, Node) is refused, and a
+// holder killed with -9 never blocks the next open. A trap inside the module (a Go panic) costs the call, never the process:
 // the instance is discarded and a new one reloads the files (wasm/ABI.md rule 6).
+//
+// Outside dir, Open writes only the compilation cache (the user's cache directory by default,
+// see WithCompilationCache), and it logs nothing unless that cache cannot be used (one
+// warning, see WithLogger). The directory is mounted into the module through
+// host/internal/wasidir, so that a storage error says the OS error ("no space left on
+// device") that WASI through wazero cannot carry.
 //
 // Calls are not interrupted mid-way: wazero's WithCloseOnContextDone, which would allow it,
 // made batches of 1000 quiet accesses 5x slower (17.5 ms instead of 3.3 ms, BenchmarkAccess),
@@ -55,24 +63,33 @@ type Registry struct {
 }
 
 // Open opens the registry kept in dir, creating the directory if it is missing, and loads
-// it: the newest valid snapshot plus the change log. The files are registry.db.1|2|3,
-// registry.log and registry.conf.1|2|3. A directory another Registry holds (in this process
-// or another) is refused with an error matching ErrLocked.
+// it: the newest snapshot that verifies plus the change log after it. The files are
+// registry.db.1|2|3 (snapshots), registry.log.1|2|3 (log segments) and registry.conf.1|2|3
+// (settings). A directory another Registry holds (in this process or another) is refused
+// with an error matching ErrLocked; WithReadOnly opens it anyway, without writing.
+// Files whose loss or damage costs acknowledged changes are refused with an error matching
+// ErrCorrupt that names them (see Recover).
 func Open(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 	o := newOptions(opts)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("host: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("host: %w", err)
-	}
-	lock, err := lockFile(filepath.Join(abs, LockName))
-	if err != nil {
-		if errors.Is(err, ErrLocked) {
+	var lock io.Closer = nopCloser{}
+	if o.readOnly() {
+		if err := isDir(abs); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("host: locking the directory: %w", err)
+	} else {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("host: %w", err)
+		}
+		if lock, err = lockDir(abs); err != nil {
+			if errors.Is(err, ErrLocked) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("host: locking the directory: %w", err)
+		}
 	}
 	eng, err := getEngine(ctx, &o)
 	if err != nil {
@@ -85,6 +102,22 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Registry, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
+
+// isDir reports an error unless path is an existing directory.
+func isDir(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("host: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("host: %s is not a directory", path)
+	}
+	return nil
 }
 
 // Dir returns the registry's directory (absolute).

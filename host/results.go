@@ -58,30 +58,53 @@ type Stats struct {
 
 // StorageInfo describes the registry's files.
 type StorageInfo struct {
-	Snapshot   string    // the current snapshot file, "" before the first save
+	Mode       string    // "write", "read-only" (WithReadOnly) or "salvage"
+	Snapshot   string    // the snapshot the registry was loaded from or last saved to
+	Generation uint64    // its save generation (1: the empty snapshot a new registry has)
 	Seq        uint64    // the last change applied
 	SavedSeq   uint64    // the last change the snapshot holds
-	LastSave   time.Time // the last save by this instance; zero if none
+	LastSave   time.Time // when that snapshot was written; zero if never
 	LogRecords uint64    // changes in the log since the snapshot
+	LogBytes   int64     // bytes of the log since the snapshot
 	// SaveError says why the last save failed, if none has succeeded since: an automatic
 	// save ("registry save db every new entries") does not fail the call that triggers it.
 	SaveError string
+	// WriteError says why changes are refused after a failed write (a full disk, say): reads
+	// go on, and the registry resumes writing by itself once a save succeeds.
+	WriteError string
+	// Notes says what the load found and repaired: a torn log tail cut off, an unfinished
+	// save, a damaged file the redundancy made up for.
+	Notes []string
+	// LostFrom..LostTo are the acknowledged changes a Recover could not give back (0, 0 when
+	// none); Dropped counts unsynced changes a crash lost, as the log sync setting allows.
+	LostFrom, LostTo uint64
+	Dropped          int
 }
 
 // UnmarshalJSON decodes the module's "storage" object.
 func (s *StorageInfo) UnmarshalJSON(b []byte) error {
 	var v struct {
-		Snapshot   string `json:"snapshot"`
-		Seq        uint64 `json:"seq"`
-		SavedSeq   uint64 `json:"saved_seq"`
-		LastSave   int64  `json:"last_save"`
-		LogRecords uint64 `json:"log_records"`
-		SaveError  string `json:"save_error"`
+		Mode       string   `json:"mode"`
+		Snapshot   string   `json:"snapshot"`
+		Generation uint64   `json:"generation"`
+		Seq        uint64   `json:"seq"`
+		SavedSeq   uint64   `json:"saved_seq"`
+		LastSave   int64    `json:"last_save"`
+		LogRecords uint64   `json:"log_records"`
+		LogBytes   int64    `json:"log_bytes"`
+		SaveError  string   `json:"save_error"`
+		WriteError string   `json:"write_error"`
+		Notes      []string `json:"notes"`
+		LostFrom   uint64   `json:"lost_from"`
+		LostTo     uint64   `json:"lost_to"`
+		Dropped    int      `json:"dropped"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*s = StorageInfo{Snapshot: v.Snapshot, Seq: v.Seq, SavedSeq: v.SavedSeq, LogRecords: v.LogRecords, SaveError: v.SaveError}
+	*s = StorageInfo{Mode: v.Mode, Snapshot: v.Snapshot, Generation: v.Generation, Seq: v.Seq, SavedSeq: v.SavedSeq,
+		LogRecords: v.LogRecords, LogBytes: v.LogBytes, SaveError: v.SaveError, WriteError: v.WriteError, Notes: v.Notes,
+		LostFrom: v.LostFrom, LostTo: v.LostTo, Dropped: v.Dropped}
 	if v.LastSave > 0 {
 		s.LastSave = time.Unix(v.LastSave, 0)
 	}
@@ -113,17 +136,45 @@ type Settings struct {
 	RespectDNT         bool   `json:"respect do not track policy"`
 	MachineGUID        string `json:"machine guid"`
 	LogSync            string `json:"log sync"` // "always", "every N" or "save"
+	// Ignored lists, in a Configure's answer only, the [registry] lines of the netdata.conf
+	// text that were accepted but not applied.
+	Ignored []IgnoredLine `json:"ignored,omitempty"`
+}
+
+// IgnoredLine is a line of netdata.conf's [registry] section that Configure did not apply:
+// a key netdata reads that regwasm does not use, an unknown key, or a line that is not
+// key = value.
+type IgnoredLine struct {
+	Line int    `json:"line"`
+	Key  string `json:"key"` // "" for a line that is not key = value
+	Why  string `json:"why"`
 }
 
 // CheckReport is the verification of every file (op check), what `regwasm check` prints.
 type CheckReport struct {
-	Healthy  bool      `json:"healthy"`
-	Snapshot FileCheck `json:"snapshot"`
-	Config   FileCheck `json:"config"`
-	Log      LogCheck  `json:"log"`
+	// Healthy: every file verifies and the set is whole. What a crash leaves and an open
+	// clears (a torn log tail, an unfinished save) is in Notes and leaves it healthy.
+	Healthy bool `json:"healthy"`
+	// Loss says which acknowledged changes the files prove but cannot give back: an open
+	// refuses, Recover salvages the rest. "" when nothing is lost.
+	Loss     string      `json:"loss"`
+	Open     string      `json:"open"` // what an open loads, in words
+	Problems []string    `json:"problems"`
+	Notes    []string    `json:"notes"`
+	Files    []CheckFile `json:"files"`
+	Snapshot FileCheck   `json:"snapshot"`
+	Config   FileCheck   `json:"config"`
+	Log      LogCheck    `json:"log"`
 }
 
-// FileCheck is a rotated file set's verdict: the file chosen and why.
+// CheckFile is one of the registry's files and what check found in it.
+type CheckFile struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	Status string `json:"status"` // "ok", "unused (the previous generation ...)", or the problem
+}
+
+// FileCheck is the verdict on a kind of file: the file chosen and why.
 type FileCheck struct {
 	Chosen  string `json:"chosen"`
 	Explain string `json:"explain"`
@@ -132,8 +183,8 @@ type FileCheck struct {
 
 // LogCheck is the change log's verdict.
 type LogCheck struct {
-	Records  int    `json:"records"`
-	Bytes    int    `json:"bytes"`
+	Records  int    `json:"records"`   // records an open replays
+	Bytes    int    `json:"bytes"`     // bytes of all log segments
 	TornTail int    `json:"torn_tail"` // bytes a load would cut off
 	Error    string `json:"error"`
 }

@@ -4,22 +4,30 @@ package registry
 //
 // Everything is validated before anything changes. Unknown, empty or invalid person GUIDs get
 // a new person with a fresh time-based GUID, never the one sent (except when replaying the
-// change log, which re-creates the logged person).
+// change log, which re-creates the logged person). With FlagMachineOnly it is netdata's
+// cookie-check access: the machine is created and the URL counted on it, and no person is
+// looked up, created or linked.
 func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	const action = "access"
 	mg, ok := requestGUID(req, req.Machine)
 	if !ok || mg.IsZero() {
-		return r.failTo(res, body, action, 500, ErrBadMachine)
+		return r.failTo(res, body, action, 400, ErrBadMachine)
 	}
-	url, err := r.cleanURL(req.URL)
-	if err != nil {
-		return r.failTo(res, body, action, 400, err)
+	url, name := req.URL, req.Arg
+	if req.Flags&flagApplied == 0 {
+		var err error
+		if url, err = r.requestURL(req); err != nil {
+			return r.failTo(res, body, action, 400, err)
+		}
+		name = cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
+		// The change log records what was applied: replay must not clean again.
+		req.URL, req.Arg = url, name
 	}
-	name := cleanText(req.Arg, r.cfg.MaxNameLength, &r.nameBuf)
 	when := req.When
+	withPerson := req.Flags&FlagMachineOnly == 0
 
 	pg, pok := requestGUID(req, req.Person)
-	pok = pok && !pg.IsZero()
+	pok = pok && !pg.IsZero() && withPerson
 	// Both lookups begin before either finishes, so that their cache misses overlap (probe).
 	var pp probe
 	if pok {
@@ -31,7 +39,7 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	if pok {
 		pidx, known = r.personIndex.finish(pp, &pg, r.personGUID)
 	}
-	if !known {
+	if !known && withPerson {
 		if req.Flags&flagReplay != 0 && pok {
 			pidx = r.newPerson(pg, when)
 		} else {
@@ -62,42 +70,51 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 		uid = r.urls.find(url)
 	}
 
-	// Person -> URL.
-	p := &r.persons[pidx]
-	if i := r.findPersonURLID(p, uid); i < 0 {
+	// Person -> URL (netdata's registry_person_link_to_url). The block is oldest link first:
+	// a new link goes at the end, and answers list the block backwards (newest first).
+	var p *person
+	if withPerson {
+		p = &r.persons[pidx]
+		if i := r.findPersonURLID(p, uid); i < 0 {
+			if uid != 0 {
+				r.urls.addRef(uid)
+			} else {
+				uid = r.urls.ref(url)
+			}
+			pu := r.appendPersonURL(p, uid)
+			pu.machine, pu.name, pu.first, pu.last, pu.usage = midx, r.names.ref(name), when, when, 1
+			p = &r.persons[pidx]
+		} else {
+			pu := &r.personBlock(p)[i]
+			pu.usage = bump(pu.usage)
+			pu.last = when
+			if pu.machine != midx {
+				// The URL now reaches another machine: the old machine's entry for it expires.
+				om := &r.machines[pu.machine]
+				if j := r.findMachineURL(om, uid); j >= 0 {
+					r.machineBlock(om)[j].usage |= flagExpired
+				}
+				pu.machine = midx
+			}
+			if !sameBytes(r.names.bytes(pu.name), name) {
+				old := pu.name
+				pu.name = r.names.ref(name)
+				r.names.unref(old)
+				r.moveToNewest(p, i)
+			}
+		}
+		p.usage = bump(p.usage)
+		p.last = when
+	}
+
+	// Machine -> URL.
+	m := &r.machines[midx]
+	if j := r.findMachineURLID(m, uid); j < 0 {
 		if uid != 0 {
 			r.urls.addRef(uid)
 		} else {
 			uid = r.urls.ref(url)
 		}
-		pu := r.appendPersonURL(p, uid)
-		pu.machine, pu.name, pu.first, pu.last, pu.usage = midx, r.names.ref(name), when, when, 1
-		p = &r.persons[pidx]
-	} else {
-		pu := &r.personBlock(p)[i]
-		pu.usage = bump(pu.usage)
-		pu.last = when
-		if !sameBytes(r.names.bytes(pu.name), name) {
-			old := pu.name
-			pu.name = r.names.ref(name)
-			r.names.unref(old)
-		}
-		if pu.machine != midx {
-			// The URL now reaches another machine: the old machine's entry for it expires.
-			om := &r.machines[pu.machine]
-			if j := r.findMachineURL(om, uid); j >= 0 {
-				r.machineBlock(om)[j].usage |= flagExpired
-			}
-			pu.machine = midx
-		}
-	}
-	p.usage = bump(p.usage)
-	p.last = when
-
-	// Machine -> URL.
-	m := &r.machines[midx]
-	if j := r.findMachineURL(m, uid); j < 0 {
-		r.urls.addRef(uid)
 		mu := r.appendMachineURL(m, uid)
 		mu.first, mu.last, mu.usage = when, when, 1
 		m = &r.machines[midx]
@@ -111,7 +128,16 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	r.accesses++
 
 	// Field by field, not a Result literal: see do.
-	res.Status, res.Person, res.Changed, res.Err, res.machine = 200, p.guid, true, nil, mg
+	res.Status, res.Changed, res.Err, res.machine = 200, true, nil, mg
+	if !withPerson {
+		// netdata's cookie-check access: its answer is the host's redirect.
+		res.Person = GUID{}
+		if req.Flags&FlagQuiet != 0 {
+			return body
+		}
+		return append(r.appendHeader(body, action, "ok"), '}')
+	}
+	res.Person = p.guid
 	if req.Flags&FlagQuiet != 0 {
 		return body
 	}
@@ -122,12 +148,33 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	return append(body, '}')
 }
 
+// moveToNewest moves entry i of p's block to the newest end, keeping the others' order:
+// netdata re-allocates a person-URL whose name changed, which puts it first in its list.
+func (r *Registry) moveToNewest(p *person, i int) {
+	blk := r.personBlock(p)
+	last := len(blk) - 1
+	if i == last {
+		return
+	}
+	e := blk[i]
+	copy(blk[i:], blk[i+1:])
+	blk[last] = e
+}
+
 // findPersonURLID is findPersonURL for an id that may be 0 (URL not interned yet).
 func (r *Registry) findPersonURLID(p *person, uid uint32) int {
 	if uid == 0 {
 		return -1
 	}
 	return r.findPersonURL(p, uid)
+}
+
+// findMachineURLID is findMachineURL for an id that may be 0 (URL not interned yet).
+func (r *Registry) findMachineURLID(m *machine, uid uint32) int {
+	if uid == 0 {
+		return -1
+	}
+	return r.findMachineURL(m, uid)
 }
 
 // freshPersonGUID makes a new person GUID that no person has.
@@ -143,11 +190,14 @@ func (r *Registry) freshPersonGUID(when uint32) (GUID, error) {
 	}
 }
 
-// appendPersonURLs appends `,"urls":[...]` with the person's URLs, hidden ones left out.
+// appendPersonURLs appends `,"urls":[...]` with the person's URLs, newest link first as
+// netdata lists them, hidden ones left out.
 func (r *Registry) appendPersonURLs(body []byte, p *person) []byte {
 	body = append(body, `,"urls":[`...)
 	first := true
-	for _, pu := range r.personBlock(p) {
+	blk := r.personBlock(p)
+	for i := len(blk) - 1; i >= 0; i-- {
+		pu := blk[i]
 		u := r.urls.bytes(pu.url)
 		if string(u) == hiddenURL {
 			continue

@@ -18,6 +18,14 @@ const (
 	OpExport Op = 'e'
 	// OpConfigure changes settings from netdata.conf text (its [registry] section).
 	OpConfigure Op = 'u'
+	// opPurge is how the change log records an expiry: persons idle since before When go.
+	// It exists only in log records, so replay does not depend on the idle limit of the day.
+	opPurge Op = 'X'
+	// opNote is a change-log record that changes nothing in the registry: a settings change
+	// (its one field holds the config's new text) or an import that committed. It puts the
+	// change in the log, so that the files prove it happened: a lost config, or a lost
+	// snapshot holding an import, is then detected.
+	opNote Op = 'N'
 	// OpTop answers the machines with the most accesses (top.go).
 	OpTop Op = 'm'
 )
@@ -26,9 +34,15 @@ const (
 const (
 	// FlagQuiet leaves the urls list (and for access the whole body) out of the response.
 	FlagQuiet = 1 << 0
+	// FlagMachineOnly makes an access record the machine and its URL without any person.
+	FlagMachineOnly = 1 << 1
 	// flagReplay marks a change-log record: an unknown person is created with the logged
 	// GUID instead of a new one. Requests from outside may not set it.
 	flagReplay = 1 << 7
+	// flagApplied marks a record holding values as they were applied (change log format 2):
+	// URLs and names are not cleaned again, so the settings of the day of the replay do not
+	// matter. Requests from outside may not set it.
+	flagApplied = 1 << 6
 )
 
 // Request is one action. Person, Machine and URL are netdata's cookie and parameters; Arg is
@@ -76,11 +90,58 @@ func (r *Registry) Do(req *Request, body []byte) (Result, []byte) {
 // (BenchmarkHandle through wazero, side by side: access-same 1631-1649 -> 1423-1472 ns,
 // access-urls 2433-2446 -> 2216-2250).
 func (r *Registry) do(req *Request, body []byte, res *Result) []byte {
+	if r.refuse != nil && r.refuses(req.Op) {
+		*res = Result{Status: 503, Err: r.refuse}
+		return r.failed(body, opName(req.Op), r.refuse)
+	}
 	if req.Op == OpAccess {
 		return r.access(req, body, res)
 	}
 	*res, body = r.act(req, body)
 	return body
+}
+
+// refuses reports whether op is refused while r.refuse is set: the actions that change the
+// registry or its files, or all but check, hello and config when only checks are allowed.
+func (r *Registry) refuses(op Op) bool {
+	switch op {
+	case OpAccess, OpDelete, OpExpire, OpImport, OpConfigure:
+		return true
+	case OpCheck, OpHello, OpConfig:
+		return false
+	}
+	return r.onlyChecks
+}
+
+// opName is op's action name in netdata's bodies.
+func opName(op Op) string {
+	switch op {
+	case OpHello:
+		return "hello"
+	case OpAccess:
+		return "access"
+	case OpDelete:
+		return "delete"
+	case OpSearch:
+		return "search"
+	case OpSwitch:
+		return "switch"
+	case OpStats:
+		return "stats"
+	case OpExpire:
+		return "expire"
+	case OpConfig:
+		return "config"
+	case OpCheck:
+		return "check"
+	case OpImport:
+		return "import"
+	case OpExport:
+		return "export"
+	case OpConfigure:
+		return "configure"
+	}
+	return "unknown"
 }
 
 // act runs the actions other than access.
@@ -116,10 +177,20 @@ func (r *Registry) act(req *Request, body []byte) (Result, []byte) {
 		}
 		return r.fileOp(req, body)
 	case OpExpire:
-		n := r.Expire(req.When)
+		cutoff, ok := r.expiryCutoff(req.When)
+		n := 0
+		if ok {
+			n = r.expireBefore(cutoff)
+			// Logged as applied: the cutoff, not the idle limit of the day.
+			req.Op, req.When = opPurge, cutoff
+		}
 		body = r.appendHeader(body, "expire", "ok")
 		body = appendUintField(body, "expired", uint64(n))
 		return Result{Status: 200, Changed: n > 0}, append(body, '}')
+	case opPurge:
+		return Result{Status: 200, Changed: r.expireBefore(req.When) > 0}, body
+	case opNote:
+		return Result{Status: 200}, body
 	}
 	return Result{Status: 400, Err: ErrBadRequest}, r.failed(body, "unknown", ErrBadRequest)
 }
@@ -142,9 +213,22 @@ func (r *Registry) failTo(res *Result, body []byte, action string, status int, e
 	return r.failed(body, action, err)
 }
 
-// cleanURL applies netdata's URL rules: trimmed, whitespace made spaces, cut to the limit, and
-// starting with 'h' or '*'.
+// cleanURL applies netdata's URL rules: the URL as sent must start with 'h' or '*' (netdata
+// checks before trimming: " http://..." is refused), then it is cleaned (cleanText).
 func (r *Registry) cleanURL(s []byte) ([]byte, error) {
+	if len(s) == 0 {
+		return nil, ErrMissing
+	}
+	if s[0] != 'h' && s[0] != '*' {
+		return nil, ErrBadURL
+	}
+	return cleanText(s, r.cfg.MaxURLLength, &r.urlBuf), nil
+}
+
+// cleanReplayedURL is cleanURL for a replayed record that holds the URL as it was sent (a
+// first-format change log, netdata's registry-log.db): the check comes after the cleaning,
+// as it did when those records were applied.
+func (r *Registry) cleanReplayedURL(s []byte) ([]byte, error) {
 	u := cleanText(s, r.cfg.MaxURLLength, &r.urlBuf)
 	if len(u) == 0 {
 		return nil, ErrMissing
@@ -153,6 +237,14 @@ func (r *Registry) cleanURL(s []byte) ([]byte, error) {
 		return nil, ErrBadURL
 	}
 	return u, nil
+}
+
+// requestURL cleans and checks req's URL as its kind of request calls for.
+func (r *Registry) requestURL(req *Request) ([]byte, error) {
+	if req.Flags&flagReplay != 0 {
+		return r.cleanReplayedURL(req.URL)
+	}
+	return r.cleanURL(req.URL)
 }
 
 // lookupPerson finds a known person by its GUID text.

@@ -1,14 +1,29 @@
 package registry
 
-// cleanText trims s, turns every ASCII whitespace or control byte into a space and cuts the
-// result to max bytes (netdata's rule for URLs and names). It returns a sub-slice of s when
-// nothing needs changing, else a copy in *buf (which it may grow).
+import "unicode/utf8"
+
+// cleanText trims s, turns every ASCII whitespace or control byte into a space, replaces
+// invalid UTF-8 with U+FFFD and cuts the result to max bytes, never inside a UTF-8 sequence
+// (netdata's rule for URLs and names, made to yield valid text: every answer, snapshot and
+// export is then valid UTF-8 on every host). Cleaning a cleaned value changes nothing. It
+// returns a sub-slice of s when nothing needs changing, else a copy in *buf (which it may
+// grow).
 func cleanText(s []byte, max int, buf *[]byte) []byte {
 	for len(s) > 0 && isSpaceOrCtl(s[0]) {
 		s = s[1:]
 	}
 	for len(s) > 0 && isSpaceOrCtl(s[len(s)-1]) {
 		s = s[:len(s)-1]
+	}
+	plain := true // printable ASCII only: nearly every URL and name
+	for _, c := range s {
+		if c < ' ' || c >= 0x7f {
+			plain = false
+			break
+		}
+	}
+	if !plain {
+		s = cleanRunes(s, buf)
 	}
 	if len(s) > max {
 		// Trim again after the cut, so cleaning a cleaned value changes nothing.
@@ -17,21 +32,37 @@ func cleanText(s []byte, max int, buf *[]byte) []byte {
 			s = s[:len(s)-1]
 		}
 	}
-	dirty := false
-	for _, c := range s {
-		if c < ' ' || c == 0x7f {
-			dirty = true
-			break
-		}
+	return s
+}
+
+// cleanRunes copies s (trimmed) into *buf with control characters made spaces and invalid
+// UTF-8 replaced by U+FFFD, unless s needs neither.
+func cleanRunes(s []byte, buf *[]byte) []byte {
+	dirty := !utf8.Valid(s)
+	for i := 0; i < len(s) && !dirty; i++ {
+		dirty = s[i] < ' ' || s[i] == 0x7f
 	}
 	if !dirty {
 		return s
 	}
-	b := append((*buf)[:0], s...)
-	for i, c := range b {
-		if c < ' ' || c == 0x7f {
-			b[i] = ' '
+	b := (*buf)[:0]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < ' ' || c == 0x7f {
+				c = ' '
+			}
+			b = append(b, c)
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
 	}
 	*buf = b
 	return b

@@ -13,7 +13,7 @@ import (
 type Config struct {
 	Hostname           string // "registry hostname": answered in every response
 	MachineGUID        string // this registry's own machine GUID, answered in every response
-	RegistryToAnnounce string // "registry to announce", answered by hello
+	RegistryToAnnounce string // "registry to announce", answered by hello; "" when not set
 	MaxURLLength       int    // "max URL length", at least 10
 	MaxNameLength      int    // "max URL name length", at least 10
 	ExpireIdleDays     int    // "registry expire idle persons": persons idle longer are purged
@@ -26,25 +26,27 @@ type Config struct {
 	Now func() uint32
 }
 
+// MaxExpireIdleDays is the largest ExpireIdleDays, 100 years: larger values are clamped to
+// it. Hosts compute the cookie's expiry from the setting, and at 106,752 days Go's
+// time.Duration overflows (the Expires of the cookie went back to 1842).
+const MaxExpireIdleDays = 36500
+
 // Defaults returns netdata's defaults.
 func Defaults() Config {
 	return Config{
-		Hostname:           "regwasm",
-		RegistryToAnnounce: "https://registry.my-netdata.io",
-		MaxURLLength:       1024,
-		MaxNameLength:      50,
-		ExpireIdleDays:     365,
+		Hostname:       "regwasm",
+		MaxURLLength:   1024,
+		MaxNameLength:  50,
+		ExpireIdleDays: 365,
 	}
 }
 
-// withDefaults fills zero fields with Defaults and clamps limits to netdata's minimum of 10.
+// withDefaults fills zero fields with Defaults, clamps limits to netdata's minimum of 10 and
+// the idle days to MaxExpireIdleDays.
 func (c Config) withDefaults() Config {
 	d := Defaults()
 	if c.Hostname == "" {
 		c.Hostname = d.Hostname
-	}
-	if c.RegistryToAnnounce == "" {
-		c.RegistryToAnnounce = d.RegistryToAnnounce
 	}
 	if c.MaxURLLength == 0 {
 		c.MaxURLLength = d.MaxURLLength
@@ -57,6 +59,7 @@ func (c Config) withDefaults() Config {
 	if c.ExpireIdleDays == 0 {
 		c.ExpireIdleDays = d.ExpireIdleDays
 	}
+	c.ExpireIdleDays = min(c.ExpireIdleDays, MaxExpireIdleDays)
 	if c.Rand == nil {
 		var key [32]byte
 		for i := 0; i < 32; i += 8 {

@@ -5,7 +5,7 @@ import "errors"
 // Errors returned by actions. Match them with errors.Is.
 var (
 	ErrBadMachine  = errors.New("registry: machine GUID is not a valid UUID")
-	ErrBadURL      = errors.New("registry: URL must start with 'h' or '*'")
+	ErrBadURL      = errors.New("registry: invalid URL given in the request: it must start with 'h' or '*'")
 	ErrMissing     = errors.New("registry: required parameter is missing")
 	ErrNoPerson    = errors.New("registry: person is not known")
 	ErrNoMachine   = errors.New("registry: machine is not known")

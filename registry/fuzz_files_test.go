@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// sealSnapshot gives body (what follows the magic) a valid header and trailer, so the fuzzer
-// reaches the decoder instead of stopping at the checksum.
+// sealSnapshot gives body (what follows the header) a valid header (change 7) and trailer, so
+// the fuzzer reaches the decoder instead of stopping at the checksum.
 func sealSnapshot(body []byte) []byte {
-	b := append([]byte(snapMagic), body...)
+	b := append(appendSnapshotHeader(nil, &SnapshotHeader{Seq: 7}), body...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(b)))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return append(b, snapEnd...)
@@ -25,9 +25,9 @@ func FuzzSnapshotDecode(f *testing.F) {
 	r := New(Config{Rand: seeded{rand.NewChaCha8([32]byte{9})}})
 	randomActions(f, r, rand.New(rand.NewPCG(9, 9)), 200)
 	snap := r.AppendSnapshot(nil, 7)
-	body := snap[len(snapMagic) : len(snap)-snapTrailer]
+	body := snap[snapHeaderLen : len(snap)-snapTrailer]
 	f.Add(body)
-	f.Add(New(Config{}).AppendSnapshot(nil, 0)[len(snapMagic) : len(snapMagic)+8])
+	f.Add([]byte{0})
 	for _, cut := range []int{9, len(body) / 3, len(body) - 1} {
 		f.Add(bytes.Clone(body[:cut]))
 	}
@@ -50,9 +50,9 @@ func FuzzSnapshotDecode(f *testing.F) {
 	})
 }
 
-// FuzzLogReplay: a log of a sealed record with any batch, followed by any bytes (a torn or
-// damaged tail), either fails with ErrCorrupt or replays into a registry whose counters
-// equal its contents.
+// FuzzLogReplay: a segment of a sealed record with any batch, followed by any bytes (a torn or
+// damaged tail), either shows damage, or replays into a registry whose counters equal its
+// contents, or fails with ErrCorrupt.
 func FuzzLogReplay(f *testing.F) {
 	var batch []byte
 	for _, req := range []Request{
@@ -63,24 +63,19 @@ func FuzzLogReplay(f *testing.F) {
 	} {
 		batch = appendLogRequest(batch, &req, &Result{Person: GUID{1}})
 	}
-	second := appendLogRecord(nil, 2, batch[:len(batch)/2])
+	second := appendLogRecord(nil, 2, 0, batch[:len(batch)/2])
 	f.Add(batch, second)
 	f.Add(batch, second[:len(second)-3])
 	f.Add([]byte{}, []byte{})
 	f.Fuzz(func(t *testing.T, batch, tail []byte) {
-		data := append(appendLogRecord(nil, 1, batch), tail...)
-		recs, valid, err := scanLog(data)
-		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("scan: %v is not ErrCorrupt", err)
-			}
-			return
-		}
-		if valid > len(data) || len(recs) == 0 {
-			t.Fatalf("valid prefix %d of %d bytes, %d records", valid, len(data), len(recs))
+		data := appendSegmentHeader(nil, 0, 1)
+		data = append(appendLogRecord(data, 1, 0, batch), tail...)
+		scan := scanSegment(data)
+		if scan.valid > len(data) || len(scan.recs) == 0 || !scan.headerOK {
+			t.Fatalf("valid prefix %d of %d bytes, %d records", scan.valid, len(data), len(scan.recs))
 		}
 		r := New(Config{Rand: seeded{rand.NewChaCha8([32]byte{2})}})
-		if _, _, err := r.replay(recs, 0); err != nil {
+		if _, _, err := r.replay(scan.recs, 0); err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("replay: %v is not ErrCorrupt", err)
 			}
@@ -101,7 +96,7 @@ func FuzzNetdataConf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text []byte) {
 		set := DefaultSettings()
 		before := string(set.appendJSON(nil))
-		if err := ParseNetdataConf(text, &set); err != nil {
+		if _, err := ParseNetdataConf(text, &set); err != nil {
 			if string(set.appendJSON(nil)) != before {
 				t.Fatal("a refused text changed the settings")
 			}

@@ -6,107 +6,276 @@ import (
 	"strconv"
 )
 
-// Change log. Every call that changed the registry appends one record holding all of that
-// call's changes, so a batch is atomic: a torn record drops the whole call, never part of it.
+// Change log, format 2. The log is a chain of segments, one file each (registry.log.1|2|3):
+// a segment holds the changes made after one snapshot, one record per call that changed
+// something, so a call is atomic: a torn record drops the whole call, never part of it.
 //
-//	record := length u32le | crc32c u32le | seq u64le | batch[length]
+//	segment := "RWLOG" 0 0 2 | base u64 | gen u64 | zero u32 | hcrc u32 | record*
+//	record  := length u32 | seq u64 | lag u32 | hcrc u32 | bcrc u32 | body[length]
 //
-// crc32c covers seq and batch. A record with an empty batch is a checkpoint: log compaction
-// leaves one holding the sequence number of the snapshot it follows. batch is a request batch (wasm/ABI.md) whose records carry the
-// replay flag, the resolved time and, for access, the person GUID the call resolved to, so
-// replay re-creates the same persons. In access records the person and machine GUIDs are 16
-// raw bytes (a 16-byte field, which no GUID text is); text is read too.
+// Integers are little-endian; checksums are CRC-32C. A segment's hcrc covers the 28 bytes
+// before it; a record's hcrc covers its length, seq and lag, and bcrc its body. base is the
+// sequence number of the snapshot the segment continues (its first record is base+1) and gen
+// the save generation that created it. lag counts the records before this one that were not
+// yet known durable when it was written (0 with "log sync = always").
+//
+// Because a record's header is checked on its own, a damaged length is never mistaken for a
+// torn tail: a record that does not verify is a torn tail only when no verified record
+// follows it. When one does, lag tells what the damage is: if a later record says the bad
+// one was synced before it was written, acknowledged data was damaged (the load refuses);
+// if not, the bad record and those after it were unsynced writes that a crash reordered,
+// which "log sync = every N" and "save" allow to be lost.
+//
+// A body is a request batch (wasm/ABI.md) holding the call's changes as they were applied:
+// records carry the replay and applied flags, the resolved time, cleaned URLs and names and,
+// for access, the person GUID the call resolved to, so that replay re-creates exactly what was
+// acknowledged whatever the settings are by then. In access records the person and machine
+// GUIDs are 16 raw bytes (a 16-byte field, which no GUID text is); text is read too.
 const (
-	logName       = "registry.log"
-	logHeader     = 16
+	logBase       = "registry.log"
+	segHeaderLen  = 32
+	recHeaderLen  = 24
+	segMagic      = "RWLOG\x00\x00\x02"
 	maxLogRecord  = MaxBatchLength
 	snapshotBase  = "registry.db"
 	configBase    = "registry.conf"
 	configSection = "registry"
 )
 
-// appendLogRequest adds req, as it was applied, to a pending log batch: with the replay flag
-// and, for access, the person it resolved to and its machine as 16 bytes each, not 36 of text.
-// Accesses are nearly all of a log: full test1 logs 76 bytes an access instead of 116, 1.9 GB
-// instead of 2.9 (perf on native test1's late phases: copying the log into the page cache
-// was about a sixth of the time).
+// appendLogRequest adds req, as it was applied, to a pending log batch: with the replay and
+// applied flags and, for access, the person it resolved to and its machine as 16 bytes each,
+// not 36 of text. Accesses are nearly all of a log: full test1 logs 76 bytes an access
+// instead of 116, 1.9 GB instead of 2.9 (perf on native test1's late phases: copying the log
+// into the page cache was about a sixth of the time).
 func appendLogRequest(b []byte, req *Request, res *Result) []byte {
 	if req.Op != OpAccess {
-		return appendRequest(b, req, flagReplay, nil, nil)
+		return appendRequest(b, req, flagReplay|flagApplied, nil, nil)
 	}
-	return appendRequest(b, req, flagReplay, &res.Person, &res.machine) // access sets both when it changes
+	// access sets both when it changes (Person zero for a FlagMachineOnly access, whose flag
+	// the record keeps).
+	return appendRequest(b, req, flagReplay|flagApplied|req.Flags&FlagMachineOnly, &res.Person, &res.machine)
+}
+
+// appendSegmentHeader writes the header of a segment that continues the snapshot at base.
+func appendSegmentHeader(b []byte, base, gen uint64) []byte {
+	start := len(b)
+	b = append(b, segMagic...)
+	b = binary.LittleEndian.AppendUint64(b, base)
+	b = binary.LittleEndian.AppendUint64(b, gen)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
 // appendLogRecord frames a batch as one log record.
-func appendLogRecord(b []byte, seq uint64, batch []byte) []byte {
+func appendLogRecord(b []byte, seq uint64, lag uint32, batch []byte) []byte {
 	start := len(b)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(batch)))
-	b = append(b, 0, 0, 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, seq)
-	b = append(b, batch...)
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start+8:], castagnoli))
-	return b
+	b = binary.LittleEndian.AppendUint32(b, lag)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(batch, castagnoli))
+	return append(b, batch...)
 }
 
-// logRecord is one verified record of a log file.
+// logRecord is one verified record.
 type logRecord struct {
 	seq   uint64
+	lag   uint32
 	batch []byte
-	end   int // offset just past the record
+	off   int // offset of its header in its file
+	end   int // offset just past it
 }
 
-// scanLog verifies a log file record by record. It returns the valid records and the length of
-// the valid prefix. A record that fails verification is a torn tail when it runs to the end of
-// the file (a crash during its append): it and nothing else is dropped. A bad record with more
-// data after it is corruption, an error naming its offset: nothing is skipped past it.
-func scanLog(data []byte) ([]logRecord, int, error) {
-	var recs []logRecord
-	off := 0
-	for off < len(data) {
-		if len(data)-off < logHeader {
-			return recs, off, nil // torn header
-		}
-		n := int(binary.LittleEndian.Uint32(data[off:]))
-		end := off + logHeader + n
-		if n > maxLogRecord || end > len(data) {
-			return recs, off, nil // torn (or garbage length) at the tail
-		}
-		if crc32.Checksum(data[off+8:end], castagnoli) != binary.LittleEndian.Uint32(data[off+4:]) {
-			if end == len(data) {
-				return recs, off, nil
-			}
-			return recs, off, corruptAt("log record checksum mismatch (record "+strconv.Itoa(len(recs)+1)+")", off)
-		}
-		seq := binary.LittleEndian.Uint64(data[off+8:])
-		if len(recs) > 0 && seq != recs[len(recs)-1].seq+1 {
-			return recs, off, corruptAt("log sequence jumps from "+strconv.FormatUint(recs[len(recs)-1].seq, 10)+" to "+strconv.FormatUint(seq, 10), off)
-		}
-		recs = append(recs, logRecord{seq: seq, batch: data[off+logHeader : end], end: end})
-		off = end
+// durable is the highest sequence number the record says was synced before it was written.
+func (r *logRecord) durable() uint64 { return r.seq - 1 - uint64(r.lag) }
+
+// segScan is what a segment file holds, verified.
+type segScan struct {
+	headerOK  bool
+	base, gen uint64 // from a verified header
+	recs      []logRecord
+	valid     int        // length of the verified prefix: the header and whole records
+	size      int        // the file's length
+	damage    *segDamage // a record that does not verify with verified records after it
+}
+
+// segDamage is a record that failed verification and is not a torn tail: verified records
+// follow it, or its bytes are whole but wrong (rot).
+type segDamage struct {
+	off   int    // where the bad bytes start
+	msg   string // what is wrong there
+	want  uint64 // the sequence number the bad record should have had
+	later []logRecord
+	// unwritten: the bad bytes end in zeros, as a crash leaves pages of unsynced appends
+	// that never reached the disk (rot flips bits, it does not zero runs of them).
+	unwritten bool
+}
+
+// lostToCrash reports whether the damage is what a crash does to unsynced writes (which the
+// "log sync" setting allows to be lost), rather than damage to acknowledged, durable data.
+func (d *segDamage) lostToCrash() bool { return d.unwritten && !d.synced() }
+
+// last is the newest change the damaged part proves: the bad record's or a later one's.
+func (d *segDamage) last() uint64 {
+	if len(d.later) > 0 {
+		return d.later[len(d.later)-1].seq
 	}
-	return recs, off, nil
+	return d.want
 }
 
-// replay applies the records after seq to the registry and returns the last seq applied.
+// synced reports whether a later record says the damaged one had been synced: the damage is
+// then to acknowledged, durable data, not to writes a crash lost.
+func (d *segDamage) synced() bool {
+	for i := range d.later {
+		if d.later[i].durable() >= d.want {
+			return true
+		}
+	}
+	return false
+}
+
+// tail is the number of bytes after the verified prefix.
+func (s *segScan) tail() int { return s.size - s.valid }
+
+// first and last are the sequence numbers the segment covers: records first..last.
+func (s *segScan) first() uint64 {
+	if len(s.recs) > 0 {
+		return s.recs[0].seq
+	}
+	return s.base + 1
+}
+
+func (s *segScan) last() uint64 {
+	if len(s.recs) > 0 {
+		return s.recs[len(s.recs)-1].seq
+	}
+	return s.base
+}
+
+// scanSegment verifies a segment file record by record.
+func scanSegment(data []byte) segScan {
+	s := segScan{size: len(data)}
+	if len(data) >= segHeaderLen && string(data[:len(segMagic)]) == segMagic &&
+		crc32.Checksum(data[:segHeaderLen-4], castagnoli) == binary.LittleEndian.Uint32(data[segHeaderLen-4:]) {
+		s.headerOK = true
+		s.base = binary.LittleEndian.Uint64(data[8:])
+		s.gen = binary.LittleEndian.Uint64(data[16:])
+	}
+	if len(data) < segHeaderLen {
+		return s // a torn header: the segment's creation did not finish
+	}
+	off := segHeaderLen
+	s.valid = off
+	want := s.base + 1
+	for off < len(data) {
+		rec, msg := recordAt(data, off)
+		if msg == "" && (s.headerOK || len(s.recs) > 0) && rec.seq != want {
+			msg = "log sequence jumps from " + strconv.FormatUint(want-1, 10) + " to " + strconv.FormatUint(rec.seq, 10)
+		}
+		if msg != "" {
+			later := laterRecords(data, off, want)
+			region := data[off:]
+			if len(later) > 0 {
+				region = data[off:later[0].off]
+			}
+			unwritten := zeroTail(region, 8)
+			if len(later) == 0 && (msg == msgCutShort || unwritten) {
+				return s // a torn tail: the last append did not finish
+			}
+			s.damage = &segDamage{off: off, msg: msg, want: want, later: later, unwritten: unwritten}
+			return s
+		}
+		s.recs = append(s.recs, rec)
+		off = rec.end
+		s.valid = off
+		want = rec.seq + 1
+	}
+	return s
+}
+
+const msgCutShort = "record cut short"
+
+// recordAt verifies the record at off; msg says why it does not verify.
+func recordAt(data []byte, off int) (logRecord, string) {
+	if len(data)-off < recHeaderLen {
+		return logRecord{}, msgCutShort
+	}
+	h := data[off : off+recHeaderLen]
+	if crc32.Checksum(h[:16], castagnoli) != binary.LittleEndian.Uint32(h[16:]) {
+		return logRecord{}, "record header checksum mismatch"
+	}
+	n := int(binary.LittleEndian.Uint32(h))
+	end := off + recHeaderLen + n
+	if n > maxLogRecord {
+		return logRecord{}, "record length out of range"
+	}
+	if end > len(data) {
+		return logRecord{}, msgCutShort
+	}
+	body := data[off+recHeaderLen : end : end]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(h[20:]) {
+		return logRecord{}, "record body checksum mismatch"
+	}
+	return logRecord{seq: binary.LittleEndian.Uint64(h[4:]), lag: binary.LittleEndian.Uint32(h[12:]),
+		batch: body, off: off, end: end}, ""
+}
+
+// zeroTail reports whether b ends with n zero bytes (or is all zeros): what a crash leaves
+// where appended pages never reached the disk. A record never ends so: its last field is
+// text, or a one-byte empty name.
+func zeroTail(b []byte, n int) bool {
+	k := 0
+	for k < len(b) && b[len(b)-1-k] == 0 {
+		k++
+	}
+	return k == len(b) || k >= n
+}
+
+// laterRecords looks for verified records from off on that continue a log expecting want or
+// later, and returns the first consecutive run of them. A torn tail (a partial last append)
+// holds none: a record found after a bad one proves the bad one is damage in the middle.
+func laterRecords(data []byte, off int, want uint64) []logRecord {
+	for p := off; p+recHeaderLen <= len(data); p++ {
+		rec, msg := recordAt(data, p)
+		if msg != "" || rec.seq < want {
+			continue
+		}
+		run := []logRecord{rec}
+		for q := rec.end; ; {
+			next, msg := recordAt(data, q)
+			if msg != "" || next.seq != run[len(run)-1].seq+1 {
+				return run
+			}
+			run = append(run, next)
+			q = next.end
+		}
+	}
+	return nil
+}
+
+// replay applies the records after seq to the registry and returns the last seq applied and
+// how many changes it made. Records must follow seq without a gap.
 func (r *Registry) replay(recs []logRecord, seq uint64) (last, changes uint64, err error) {
 	var reqs []Request
 	for _, rec := range recs {
 		if rec.seq <= seq {
 			continue
 		}
-		if rec.seq != seq+1 && !(len(rec.batch) == 0 && rec.seq == seq) {
-			return seq, changes, corruptAt("log starts at change "+strconv.FormatUint(rec.seq, 10)+" but the snapshot holds up to "+strconv.FormatUint(seq, 10), rec.end-len(rec.batch)-logHeader)
+		if rec.seq != seq+1 {
+			return seq, changes, corruptAt("log record "+strconv.FormatUint(rec.seq, 10)+" follows change "+strconv.FormatUint(seq, 10), rec.off)
 		}
 		reqs, err = parseBatch(rec.batch, reqs[:0], true)
 		if err != nil {
-			return seq, changes, corruptAt("log record does not parse: "+err.Error(), rec.end-len(rec.batch))
+			return seq, changes, corruptAt("log record does not parse: "+err.Error(), rec.off)
 		}
 		for i := range reqs {
 			reqs[i].Flags |= FlagQuiet
 			r.Do(&reqs[i], nil)
+			if reqs[i].Op != opNote {
+				changes++
+			}
 		}
 		seq = rec.seq
-		changes += uint64(len(reqs))
 	}
 	return seq, changes, nil
 }

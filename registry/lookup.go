@@ -15,16 +15,24 @@ func (r *Registry) delete(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 400, ErrNoMachine)
 	}
 	p := &r.persons[pidx]
-	cur, err := r.cleanURL(req.URL)
-	if err != nil {
-		return r.fail(body, action, 400, err)
+	cur, del := req.URL, req.Arg
+	var err error
+	if req.Flags&flagApplied == 0 {
+		if cur, err = r.requestURL(req); err != nil {
+			return r.fail(body, action, 400, err)
+		}
 	}
 	if r.findPersonURLID(p, r.urls.find(cur)) < 0 {
 		return r.fail(body, action, 400, ErrNoURL)
 	}
-	del, err := r.cleanURL(req.Arg)
-	if err != nil {
-		return r.fail(body, action, 400, err)
+	if req.Flags&flagApplied == 0 {
+		// cur lives in urlBuf, which cleaning del reuses: the log keeps a copy.
+		req.URL = append(r.delBuf[:0], cur...)
+		r.delBuf = req.URL
+		// netdata cleans delete_url without validating it: one that cannot be the person's is
+		// simply not found.
+		del = cleanText(req.Arg, r.cfg.MaxURLLength, &r.urlBuf)
+		req.Arg = del
 	}
 	i := r.findPersonURLID(p, r.urls.find(del))
 	if i < 0 {
@@ -54,11 +62,14 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 		return r.fail(body, action, 404, ErrNoMachine)
 	}
 	p := &r.persons[pidx]
+	// The name shown is that of the person's newest link to the machine (netdata walks the
+	// person's list from its head).
 	var name []byte
 	found := false
-	for _, pu := range r.personBlock(p) {
-		if pu.machine == midx {
-			name, found = r.names.bytes(pu.name), true
+	pblk := r.personBlock(p)
+	for i := len(pblk) - 1; i >= 0; i-- {
+		if pblk[i].machine == midx {
+			name, found = r.names.bytes(pblk[i].name), true
 			break
 		}
 	}
@@ -70,7 +81,9 @@ func (r *Registry) search(req *Request, body []byte) (Result, []byte) {
 	if req.Flags&FlagQuiet == 0 {
 		body = append(body, `,"urls":[`...)
 		first := true
-		for _, mu := range r.machineBlock(m) {
+		blk := r.machineBlock(m) // oldest first: listed backwards, newest first as netdata's
+		for i := len(blk) - 1; i >= 0; i-- {
+			mu := &blk[i]
 			u := r.urls.bytes(mu.url)
 			if string(u) == hiddenURL {
 				continue
@@ -99,7 +112,7 @@ func (r *Registry) switchPerson(req *Request, body []byte) (Result, []byte) {
 	if len(req.Person) == 0 {
 		return r.fail(body, action, 400, ErrNoPerson)
 	}
-	if _, err := r.cleanURL(req.URL); err != nil {
+	if _, err := r.requestURL(req); err != nil {
 		return r.fail(body, action, 400, err)
 	}
 	old, ok := r.lookupPerson(req.Person)
@@ -131,11 +144,24 @@ func (r *Registry) switchPerson(req *Request, body []byte) (Result, []byte) {
 // with all their URL links, and returns how many went. netdata only puts the idle limit in the
 // cookie's expiry; here the data really goes.
 func (r *Registry) Expire(now uint32) int {
-	limit := uint64(r.cfg.ExpireIdleDays) * 86400
-	if uint64(now) <= limit {
+	cutoff, ok := r.expiryCutoff(now)
+	if !ok {
 		return 0
 	}
-	cutoff := now - uint32(limit)
+	return r.expireBefore(cutoff)
+}
+
+// expiryCutoff is the last access time below which persons expire as of now.
+func (r *Registry) expiryCutoff(now uint32) (uint32, bool) {
+	limit := uint64(r.cfg.ExpireIdleDays) * 86400
+	if uint64(now) <= limit {
+		return 0, false
+	}
+	return now - uint32(limit), true
+}
+
+// expireBefore purges the persons last seen before cutoff and returns how many went.
+func (r *Registry) expireBefore(cutoff uint32) int {
 	n := 0
 	for i := range r.persons {
 		p := &r.persons[i]

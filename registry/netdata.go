@@ -38,6 +38,11 @@ const (
 	netdataTimeDigits = 8
 )
 
+// cookieCheckPerson is netdata's REGISTRY_VERIFY_COOKIES_GUID,
+// 11111111-2222-3333-4444-555555555555: the cookie of its cookie-check redirect. netdata keeps
+// it as a person with no URLs and logs its cookie-check accesses under it.
+var cookieCheckPerson = GUID{0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55}
+
 // ErrNotNetdata means a file given as netdata's registry.db or registry-log.db has lines but
 // not one of them is a netdata record (a binary snapshot, another text file): it is refused
 // whole and nothing changes.

@@ -7,8 +7,9 @@ import (
 
 // AppendNetdataDB appends the registry as the registry.db text today's netdata saves and
 // loads (see netdata.go): every machine with its URLs, every person with theirs, then the
-// totals line. Machines and persons come in GUID order and each one's URLs in their block
-// order, as in a snapshot, so the text depends only on the registry's contents.
+// totals line. Machines and persons come in GUID order, so the text depends only on the
+// registry's contents, and each one's URLs newest first, as netdata writes its lists (and as
+// answers list them; ImportNetdataDB reads them back in that order).
 //
 // URLs and names never hold a tab or a line end (cleaning made them spaces), so every record
 // stays one line with its fields where netdata looks for them.
@@ -18,7 +19,9 @@ func (r *Registry) AppendNetdataDB(b []byte) []byte {
 	for _, mi := range r.machinesByGUID() {
 		m := &r.machines[mi]
 		b = appendNetdataEntity(b, 'M', m.first, m.last, m.usage, m.guid)
-		for _, mu := range r.machineBlock(m) {
+		blk := r.machineBlock(m)
+		for i := len(blk) - 1; i >= 0; i-- {
+			mu := &blk[i]
 			b = appendNetdataTimes(b, 'V', mu.first, mu.last, mu.usage)
 			b = append(b, r.urls.bytes(mu.url)...)
 			b = append(b, '\n')
@@ -27,7 +30,9 @@ func (r *Registry) AppendNetdataDB(b []byte) []byte {
 	for _, pi := range r.personsByGUID() {
 		p := &r.persons[pi]
 		b = appendNetdataEntity(b, 'P', p.first, p.last, p.usage, p.guid)
-		for _, pu := range r.personBlock(p) {
+		blk := r.personBlock(p)
+		for i := len(blk) - 1; i >= 0; i-- {
+			pu := &blk[i]
 			b = appendNetdataTimes(b, 'U', pu.first, pu.last, pu.usage)
 			b = r.machines[pu.machine].guid.AppendText(b)
 			b = append(b, '\t')

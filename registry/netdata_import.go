@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 )
 
@@ -23,6 +24,10 @@ import (
 //     later last time decides the rest: the machine the URL reaches, its name and its
 //     EXPIRED flag (the file's on a tie, as netdata's load overwrites).
 //
+// Lists are read newest first, as netdata writes them (AppendNetdataDB too): links new to
+// the registry become its newest, in the file's order; links it has keep their place. (netdata
+// itself prepends each line as it loads, so every restart turns its lists around.)
+//
 // A U line naming a machine with no M line creates that machine, as netdata does. URLs and
 // names are cleaned as requests' are; a URL that cleaning rejects skips its line.
 // The access count grows by the T line's usages minus the one netdata adds when it saves,
@@ -37,6 +42,7 @@ func (r *Registry) ImportNetdataDB(data []byte) (NetdataReport, error) {
 	}
 	ld := netdataLoader{r: r, person: -1, machine: -1}
 	eachLine(data, ld.line)
+	ld.endSection()
 	added := ld.machineUsages
 	if ld.totals {
 		added = max(ld.totalUsages, 1) - 1
@@ -51,7 +57,8 @@ func (r *Registry) ImportNetdataDB(data []byte) (NetdataReport, error) {
 type netdataLoader struct {
 	r               *Registry
 	rep             NetdataReport
-	person, machine int // the entity U and V lines attach to, -1 when none
+	person, machine int    // the entity U and V lines attach to, -1 when none
+	sectionStart    uint32 // its block's length at its P or M line
 	machineUsages   uint64
 	totals          bool // a valid T line was read
 	totalUsages     uint64
@@ -81,16 +88,21 @@ func (ld *netdataLoader) line(no int, line []byte) {
 	case 'P', 'M':
 		// Whatever this line holds, the U or V lines after it are its own: never hang them
 		// on the entity before it.
-		ld.person, ld.machine = -1, -1
+		ld.endSection()
 		var e netdataEntity
 		if e, why = parseNetdataEntity(line); why != "" {
 			break
 		}
-		if kind == 'P' {
+		switch {
+		case kind == 'P' && e.guid == cookieCheckPerson:
+			why = "'P' line: netdata's cookie-check person, which regwasm does not keep"
+		case kind == 'P':
 			ld.person = int(ld.r.importPerson(&e))
+			ld.sectionStart = ld.r.persons[ld.person].n
 			ld.rep.Persons++
-		} else {
+		default:
 			ld.machine = int(ld.r.importMachine(&e))
+			ld.sectionStart = ld.r.machines[ld.machine].n
 			ld.machineUsages += uint64(e.usage)
 			ld.rep.Machines++
 		}
@@ -129,6 +141,23 @@ func (ld *netdataLoader) line(no int, line []byte) {
 	if why != "" {
 		ld.rep.skip(no, why)
 	}
+}
+
+// endSection ends the lines of the current P or M line. netdata writes a list newest first
+// and the registry keeps its blocks oldest first, so the links the section added (at the end
+// of the block, in file order) are turned around.
+func (ld *netdataLoader) endSection() {
+	var blk []personURL
+	var mblk []machineURL
+	switch {
+	case ld.person >= 0:
+		blk = ld.r.personBlock(&ld.r.persons[ld.person])[ld.sectionStart:]
+	case ld.machine >= 0:
+		mblk = ld.r.machineBlock(&ld.r.machines[ld.machine])[ld.sectionStart:]
+	}
+	slices.Reverse(blk)
+	slices.Reverse(mblk)
+	ld.person, ld.machine = -1, -1
 }
 
 // checkNetdataDBLine reports why a line is not a well-formed registry.db record, "" if it is
@@ -345,14 +374,6 @@ func (r *Registry) importMachineURL(midx uint32, u *netdataURL) string {
 	return ""
 }
 
-// findMachineURLID is findMachineURL for an id that may be 0 (URL not interned yet).
-func (r *Registry) findMachineURLID(m *machine, uid uint32) int {
-	if uid == 0 {
-		return -1
-	}
-	return r.findMachineURL(m, uid)
-}
-
 // ReplayNetdataLog applies netdata's registry-log.db (see netdata.go) to the registry, line
 // by line, as accesses and deletes. Like today's netdata, and unlike the 2016 prototype, an
 // access re-creates the person GUID the line names when the registry does not know it.
@@ -429,6 +450,10 @@ func parseNetdataLogLine(line []byte) (Request, string) {
 		return req, kind + ": " + why
 	}
 	req.When, req.Person, req.Machine = uint32(when), line[11:47], line[48:84]
+	if g, _ := ParseGUID(req.Person); g == cookieCheckPerson && req.Op == OpAccess {
+		// netdata logs its cookie-check accesses under that person and replays them as such.
+		req.Flags |= FlagMachineOnly
+	}
 	rest := line[85:]
 	if i := bytes.IndexByte(rest, '\t'); i >= 0 {
 		req.Arg, req.URL = rest[:i], rest[i+1:]

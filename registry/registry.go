@@ -27,15 +27,22 @@ type Registry struct {
 	describe func(op Op, b []byte) []byte
 	// fileOp, set by a Store, runs the actions on files: check, import, export.
 	fileOp func(req *Request, body []byte) (Result, []byte)
+	// refuse, set by a Store that cannot take changes (read-only, or stopped after a failed
+	// write), is why actions that change the registry are answered 503. onlyChecks refuses
+	// everything but check, hello and config (a store opened only to check its files).
+	refuse     error
+	onlyChecks bool
 
 	urlBuf, nameBuf []byte    // cleaning buffers
+	delBuf          []byte    // delete's cleaned URL in use, kept for the change log
 	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
 	reqs            []Request // Handle's parsed batch, reused
 	body            []byte    // Handle's body buffer, reused
 	res             Result    // Handle's result, reused (do fills every field)
 }
 
-// person is one browser identity. Its URLs are the block [off, off+n) of personURLs.
+// person is one browser identity. Its URLs are the block [off, off+n) of personURLs, oldest
+// link first (answers list them backwards, newest first, as netdata does).
 type person struct {
 	guid               GUID
 	first, last, usage uint32
@@ -61,7 +68,8 @@ func blockURLBits(blk []personURL) uint64 {
 	return bits
 }
 
-// machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs.
+// machine is one monitoring agent. Its URLs are the block [off, off+n) of machineURLs, oldest
+// first (search lists them backwards).
 type machine struct {
 	guid               GUID
 	first, last, usage uint32
@@ -232,8 +240,8 @@ func (r *Registry) appendMachineURL(m *machine, url uint32) *machineURL {
 	return mu
 }
 
-// removePersonURL drops entry i of p's block, keeping the order of the others (responses list
-// URLs in the order they were first linked).
+// removePersonURL drops entry i of p's block, keeping the order of the others (the order
+// answers list, backwards: see access).
 func (r *Registry) removePersonURL(p *person, i int) {
 	b := r.personBlock(p)
 	r.urls.unref(b[i].url)

@@ -25,9 +25,16 @@ func fieldCount(op Op) (int, bool) {
 		return 2, true
 	case OpExport, OpConfigure, OpTop:
 		return 1, true
+	case opPurge: // change-log records only (parseBatch refuses them from outside)
+		return 0, true
+	case opNote:
+		return 1, true
 	}
 	return 0, false
 }
+
+// internalOp reports whether op exists only in change-log records.
+func internalOp(op Op) bool { return op == opPurge || op == opNote }
 
 // ParseBatch decodes a whole request batch (wasm/ABI.md), appending to reqs. Fields alias data.
 // Any malformed record rejects the batch: callers apply nothing unless it all parsed.
@@ -50,7 +57,10 @@ func parseBatch(data []byte, reqs []Request, internal bool) ([]Request, error) {
 		if !ok {
 			return reqs, badRequest("unknown op at offset", start)
 		}
-		if req.Flags&flagReplay != 0 && !internal {
+		if !internal && (req.Flags&(flagReplay|flagApplied) != 0 || internalOp(req.Op)) {
+			if internalOp(req.Op) {
+				return reqs, badRequest("unknown op at offset", start)
+			}
 			return reqs, badRequest("reserved flag at offset", start)
 		}
 		when, k := timeUvarint(data[off:])

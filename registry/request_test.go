@@ -176,7 +176,7 @@ func TestLogRequestIsTheRequestEncoding(t *testing.T) {
 		{Op: OpExpire, When: 9},
 	} {
 		want := req
-		want.Flags = flagReplay
+		want.Flags = flagReplay | flagApplied
 		if req.Op == OpAccess {
 			mg, _ := ParseGUID(m1)
 			want.Person, want.Machine = person[:], mg[:]
@@ -298,7 +298,7 @@ func TestHandleResultsDoNotLeak(t *testing.T) {
 	want := []struct {
 		status int
 		person bool
-	}{{200, true}, {500, false}, {200, true}, {200, false}}
+	}{{200, true}, {400, false}, {200, true}, {200, false}}
 	for i, w := range want {
 		if resps[i].Status != w.status || (resps[i].Person != "") != w.person {
 			t.Errorf("response %d: status %d person %q, want %d and person %v", i, resps[i].Status, resps[i].Person, w.status, w.person)

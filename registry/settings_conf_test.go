@@ -20,7 +20,7 @@ func TestParseNetdataConf(t *testing.T) {
 	; a comment
 	log sync = every 100
 `
-	if err := ParseNetdataConf([]byte(conf), &set); err != nil {
+	if _, err := ParseNetdataConf([]byte(conf), &set); err != nil {
 		t.Fatal(err)
 	}
 	if set.Enabled || set.ExpireIdleDays != 30 || set.MaxURLLength != 512 || !set.VerifyCookies || set.LogSync != "every 100" {
@@ -33,17 +33,27 @@ func TestParseNetdataConf(t *testing.T) {
 
 func TestParseNetdataConfRefusals(t *testing.T) {
 	for _, conf := range []string{
-		"[registry]\nno such key = 1\n",
 		"[registry]\nmax URL length = many\n",
-		"[registry]\nenabled = perhaps\n",
-		"[registry]\njust words\n",
-		"[registry\nenabled = yes\n",
+		"[registry]\nmax URL length = 100abc\n", // netdata's strtoll would take 100
+		"[registry]\nmax URL name length = -1\n",
+		"[registry]\nenabled = perhaps\n", // netdata takes it for no
+		"[registry]\nverify browser cookies support = \n",
 		"[registry]\nmachine guid = not-a-guid\n",
+		"[registry]\nregistry expire idle persons = -1\n",
+		"[registry]\nregistry expire idle persons = 3 parsecs\n",
+		"[registry]\nregistry expire idle persons = 2 days ago\n",
+		"[registry]\nregistry expire idle persons days = 1e3\n",
+		"[registry]\nregistry save db every new entries = -5\n",
+		"[registry]\nregistry to announce = ftp://x\n",
+		"[registry]\nregistry to announce = registry.example\n",
+		"[registry]\nregistry domain = a.example; Secure\n",
+		"[registry]\nregistry hostname = a\xffb\n",
+		"[registry]\nlog sync = sometimes\n",
 	} {
 		set, def := DefaultSettings(), DefaultSettings()
-		err := ParseNetdataConf([]byte(conf), &set)
-		if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), "line") && !strings.Contains(err.Error(), "guid") {
-			t.Errorf("%q: %v", conf, err)
+		_, err := ParseNetdataConf([]byte("[registry]\n\tenabled = no\n"+conf[len("[registry]\n"):]), &set)
+		if !errors.Is(err, ErrBadConfig) || !strings.Contains(err.Error(), "line 3") {
+			t.Errorf("%q: %v, want an error naming line 3", conf, err)
 		}
 		if string(set.appendJSON(nil)) != string(def.appendJSON(nil)) {
 			t.Errorf("%q: settings changed on error", conf)

@@ -7,49 +7,57 @@ import (
 	"sync"
 )
 
-// Snapshot format, version 1. Integers are uvarints unless noted.
+// Snapshot format, version 2. Integers are uvarints unless noted.
 //
-//	header   "RWSNAP" 0x00 0x01 (magic, version) | seq u64le | accesses
+//	header   56 bytes with its own checksum (snapshot_header.go) | accesses
 //	strings  URL count, then length+bytes each | name count, then length+bytes each
 //	machines count, then each: guid[16] first last usage murls, each: url first last usage
 //	persons  count, then each: guid[16] first last usage purls, each:
 //	         url machine name first-delta last-delta usage
 //	trailer  body length u64le | crc32c of everything before u32le | "RWEND!" 0x00 0x00
 //
+// Version 1 had an 8-byte magic and seq for header; the rest is the same.
 // Machines and persons are written in GUID order, strings in the order the walk first meets
 // them, and each entity's URLs in their live order: the bytes depend only on the registry's
-// contents, never on its history, so every host writes the same bytes for the same state.
+// contents (and the header's fields), never on its history, so every host writes the same
+// bytes for the same state.
 // A person-URL's first time is stored relative to its person's first time and its last time
 // relative to its own first (small numbers, one or two bytes each).
 const (
-	snapMagic    = "RWSNAP\x00\x01"
 	snapEnd      = "RWEND!\x00\x00"
 	snapTrailer  = 8 + 4 + 8
-	snapMinBytes = len(snapMagic) + 8 + snapTrailer
+	snapMinBytes = snapHeaderV1 + snapTrailer
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// AppendSnapshot appends the registry's snapshot, recording seq as the last change it holds.
-// A save does not use it (see WriteSnapshot): it is for tests and tools that want the bytes.
+// AppendSnapshot appends the registry's snapshot, recording seq as the last change it holds
+// (and zero for the header's other fields). A save does not use it (see WriteSnapshot): it is
+// for tests and tools that want the bytes.
 func (r *Registry) AppendSnapshot(b []byte, seq uint64) []byte {
-	r.snapPlan(r.snapWorkers()).write(seq, func(chunk []byte) error {
+	return r.snapPlan(r.snapWorkers()).appendTo(b, &SnapshotHeader{Seq: seq})
+}
+
+// appendTo appends the planned snapshot with header h.
+func (e *snapEncoding) appendTo(b []byte, h *SnapshotHeader) []byte {
+	e.write(h, func(chunk []byte) error {
 		b = append(b, chunk...)
 		return nil
 	})
 	return b
 }
 
-// WriteSnapshot passes the registry's snapshot, recording seq, to put in consecutive chunks
-// (each valid only during the call) and returns its length. It stops at put's first error.
+// WriteSnapshot passes the registry's snapshot, with header h (its Version is ignored), to
+// put in consecutive chunks (each valid only during the call) and returns its length. It
+// stops at put's first error.
 //
 // # Notes
 //
 // A save streams the snapshot to its file this way, through a few reused buffers: the whole
 // snapshot (~300 MB at a million persons) is never in memory, and is not first allocated
 // and faulted in, which took longer than writing the file.
-func (r *Registry) WriteSnapshot(seq uint64, put func([]byte) error) (int, error) {
-	return r.snapPlan(r.snapWorkers()).write(seq, put)
+func (r *Registry) WriteSnapshot(h *SnapshotHeader, put func([]byte) error) (int, error) {
+	return r.snapPlan(r.snapWorkers()).write(h, put)
 }
 
 const (
@@ -99,11 +107,10 @@ func (w *snapWriter) pass(b []byte) {
 }
 
 // write encodes the snapshot planned by e.
-func (e *snapEncoding) write(seq uint64, put func([]byte) error) (int, error) {
+func (e *snapEncoding) write(h *SnapshotHeader, put func([]byte) error) (int, error) {
 	r := e.r
 	w := &snapWriter{put: put, chunk: e.chunk}
-	w.buf = append(w.buf, snapMagic...)
-	w.buf = binary.LittleEndian.AppendUint64(w.buf, seq)
+	w.buf = appendSnapshotHeader(w.buf, h)
 	w.buf = appendUv(w.buf, r.accesses)
 	for _, t := range []struct {
 		tab   *internTable

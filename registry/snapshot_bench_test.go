@@ -65,7 +65,7 @@ func snapFixture(b *testing.B) (*registry.Registry, []byte, int) {
 		}
 		if os.Getenv("REGWASM_SNAP_LOG") != "" {
 			s.store = openStore(b, nil)
-			if s.err = s.store.Configure([]byte("[registry]\n\tlog sync = save\n")); s.err != nil {
+			if _, s.err = s.store.Configure([]byte("[registry]\n\tlog sync = save\n")); s.err != nil {
 				return
 			}
 			s.reg = s.store.Registry()
@@ -115,7 +115,7 @@ func BenchmarkSnapshotWrite(b *testing.B) {
 	b.SetBytes(int64(len(snap)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if n, err := reg.WriteSnapshot(1, func([]byte) error { return nil }); n != len(snap) || err != nil {
+		if n, err := reg.WriteSnapshot(&registry.SnapshotHeader{Seq: 1}, func([]byte) error { return nil }); n != len(snap) || err != nil {
 			b.Fatalf("snapshot of %d bytes (%v), want %d", n, err, len(snap))
 		}
 	}

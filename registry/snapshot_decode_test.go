@@ -2,7 +2,6 @@ package registry
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -14,13 +13,13 @@ import (
 // tables, repeated URLs found by sorting. The decoder must accept and reject exactly what
 // it does, with the same error (message and offset), and load the same registry.
 func referenceLoad(data []byte) (*Registry, uint64, error) {
-	body, err := snapshotBody(data, true)
+	h, body, err := snapshotBody(data, true)
 	if err != nil {
 		return nil, 0, err
 	}
 	r := New(Config{})
-	seq, err := referenceDecode(r, body)
-	return r, seq, err
+	err = referenceDecode(r, body, len(data)-snapTrailer-len(body))
+	return r, h.Seq, err
 }
 
 // sortedRepeats is the reference's check for a URL listed twice in a block: by sorting.
@@ -39,9 +38,8 @@ func sortedRepeats[T any](blk []T, url func(T) uint32, scratch *[]uint32) bool {
 	return false
 }
 
-func referenceDecode(r *Registry, body []byte) (uint64, error) {
-	d := &decoder{b: body}
-	seq := binary.LittleEndian.Uint64(d.bytes(8))
+func referenceDecode(r *Registry, body []byte, base int) error {
+	d := &decoder{b: body, base: base}
 	r.accesses = d.uvarint()
 
 	readStrings := func(t *internTable, what string) []uint32 {
@@ -149,17 +147,17 @@ func referenceDecode(r *Registry, body []byte) (uint64, error) {
 		d.fail("trailing bytes after the persons")
 	}
 	if d.err != nil {
-		return 0, d.err
+		return d.err
 	}
 	// Strings that nothing references would be leaks; the format never writes them.
 	for _, t := range []*internTable{&r.urls, &r.names} {
 		for id := 1; id < len(t.ents); id++ {
 			if t.ents[id].refs == 0 && t.ents[id].n != 0 {
-				return 0, errors.New("registry: corrupt snapshot: unreferenced string")
+				return corruptAt("unreferenced string", d.base)
 			}
 		}
 	}
-	return seq, nil
+	return nil
 }
 
 // sameLoad fails t unless LoadSnapshot and referenceLoad agree on data.
@@ -197,7 +195,7 @@ func TestDecodeMatchesReference(t *testing.T) {
 	for seed := uint64(0); seed < 4; seed++ {
 		snap := busyRegistry(t, seed, []int{20, 200, 800, 2000}[seed]).AppendSnapshot(nil, seed)
 		sameLoad(t, snap)
-		body := snap[len(snapMagic) : len(snap)-snapTrailer]
+		body := snap[snapHeaderLen : len(snap)-snapTrailer]
 		for i := 0; i < trials; i++ {
 			b := bytes.Clone(body)
 			for k := 1 + rnd.IntN(3); k > 0; k-- {
@@ -263,6 +261,6 @@ func TestDecodeMatchesReferenceCrafted(t *testing.T) {
 // FuzzDecodeMatchesReference: any sealed body loads the same way with both decoders.
 func FuzzDecodeMatchesReference(f *testing.F) {
 	snap := busyRegistry(f, 1, 100).AppendSnapshot(nil, 3)
-	f.Add(snap[len(snapMagic) : len(snap)-snapTrailer])
+	f.Add(snap[snapHeaderLen : len(snap)-snapTrailer])
 	f.Fuzz(func(t *testing.T, body []byte) { sameLoad(t, sealSnapshot(body)) })
 }

@@ -15,7 +15,7 @@ import (
 // referenceSnapshot is the encoder as first written: one walk in GUID order that numbers the
 // strings, a second that appends. AppendSnapshot must write the same bytes.
 func referenceSnapshot(r *Registry, seq uint64) []byte {
-	b := append([]byte(snapMagic), binary.LittleEndian.AppendUint64(nil, seq)...)
+	b := appendSnapshotHeader(nil, &SnapshotHeader{Seq: seq})
 	b = binary.AppendUvarint(b, r.accesses)
 	var machines, persons []uint32
 	for i := range r.machines {
@@ -154,7 +154,7 @@ func TestSnapshotMatchesReference(t *testing.T) {
 			}
 			var streamed []byte
 			puts := 0
-			n, err := plan().write(seed, func(b []byte) error {
+			n, err := plan().write(&SnapshotHeader{Seq: seed}, func(b []byte) error {
 				streamed = append(streamed, b...)
 				puts++
 				return nil
@@ -169,7 +169,7 @@ func TestSnapshotMatchesReference(t *testing.T) {
 			for stop := 1; stop < puts; stop += 1 + puts/3 {
 				k := 0
 				fail := errors.New("disk full")
-				if _, err := plan().write(seed, func([]byte) error {
+				if _, err := plan().write(&SnapshotHeader{Seq: seed}, func([]byte) error {
 					if k++; k == stop {
 						return fail
 					}

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"encoding/binary"
-	"errors"
 	"hash/crc32"
 	"strconv"
 )
@@ -21,57 +20,56 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
 func corruptAt(msg string, off int) error { return &CorruptError{Offset: off, Msg: msg} }
 
-// VerifySnapshot checks a snapshot's trailer: length, checksum and end marker. It is the
-// rotation's acceptance test: a torn or rotted file fails it.
+// VerifySnapshot checks a snapshot's header and trailer: length, checksum and end marker.
+// A torn or rotted file fails it.
 func VerifySnapshot(data []byte) error {
-	_, err := snapshotBody(data, true)
+	_, _, err := snapshotBody(data, true)
 	return err
 }
 
-// snapshotBody verifies data (the checksum too if crc) and returns the part between magic
-// and trailer.
-func snapshotBody(data []byte, crc bool) ([]byte, error) {
+// snapshotBody verifies data (the checksum too if crc) and returns its header and the part
+// between header and trailer.
+func snapshotBody(data []byte, crc bool) (SnapshotHeader, []byte, error) {
 	if len(data) < snapMinBytes {
-		return nil, corruptAt("snapshot shorter than its header and trailer", 0)
+		return SnapshotHeader{}, nil, corruptAt("snapshot shorter than its header and trailer", 0)
+	}
+	h, n, err := ParseSnapshotHeader(data)
+	if err != nil {
+		return h, nil, err
 	}
 	t := len(data) - snapTrailer
+	if t < n {
+		return h, nil, corruptAt("snapshot shorter than its header and trailer", 0)
+	}
 	if string(data[len(data)-8:]) != snapEnd {
-		return nil, corruptAt("snapshot end marker missing (torn write?)", t)
+		return h, nil, corruptAt("snapshot end marker missing (torn write?)", t)
 	}
-	if n := binary.LittleEndian.Uint64(data[t:]); n != uint64(t) {
-		return nil, corruptAt("snapshot length "+strconv.FormatUint(n, 10)+" does not match file", t)
-	}
-	if string(data[:6]) != snapMagic[:6] {
-		return nil, corruptAt("not a regwasm snapshot", 0)
-	}
-	if data[7] != snapMagic[7] {
-		return nil, corruptAt("unsupported snapshot version "+strconv.Itoa(int(data[7])), 7)
+	if l := binary.LittleEndian.Uint64(data[t:]); l != uint64(t) {
+		return h, nil, corruptAt("snapshot length "+strconv.FormatUint(l, 10)+" does not match file", t)
 	}
 	if crc && crc32.Checksum(data[:t+8], castagnoli) != binary.LittleEndian.Uint32(data[t+8:]) {
-		return nil, corruptAt("snapshot checksum mismatch", t+8)
+		return h, nil, corruptAt("snapshot checksum mismatch", t+8)
 	}
-	return data[len(snapMagic):t], nil
+	return h, data[n:t], nil
 }
 
 // SnapshotSeq returns the sequence number a verified snapshot holds.
 func SnapshotSeq(data []byte) (uint64, error) {
-	body, err := snapshotBody(data, true)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(body), nil
+	h, _, err := snapshotBody(data, true)
+	return h.Seq, err
 }
 
 // decoder reads uvarints from a verified snapshot body, remembering the first error.
 type decoder struct {
-	b   []byte
-	off int
-	err error
+	b    []byte
+	off  int
+	base int // the body's offset in the file, for error offsets
+	err  error
 }
 
 func (d *decoder) fail(msg string) {
 	if d.err == nil {
-		d.err = corruptAt(msg, len(snapMagic)+d.off)
+		d.err = corruptAt(msg, d.base+d.off)
 	}
 }
 
@@ -133,28 +131,30 @@ func (d *decoder) count(minBytes int, what string) int {
 
 // LoadSnapshot replaces the registry's contents with a snapshot's and returns the sequence
 // number it holds. On any error the registry is left empty, never half-loaded.
-func (r *Registry) LoadSnapshot(data []byte) (uint64, error) { return r.loadSnapshot(data, true) }
-
-// loadSnapshot is LoadSnapshot, checking the checksum only if crc: a Store's snapshot was
-// verified as it was read, and a second pass over ~300 MB took ~40 ms.
-func (r *Registry) loadSnapshot(data []byte, crc bool) (uint64, error) {
-	body, err := snapshotBody(data, crc)
-	if err != nil {
-		return 0, err
-	}
-	fresh := New(r.cfg)
-	seq, err := fresh.decode(body)
-	if err != nil {
-		*r = *New(r.cfg)
-		return 0, err
-	}
-	*r = *fresh
-	return seq, nil
+func (r *Registry) LoadSnapshot(data []byte) (uint64, error) {
+	h, err := r.loadSnapshot(data, true)
+	return h.Seq, err
 }
 
-func (r *Registry) decode(body []byte) (uint64, error) {
-	d := &decoder{b: body}
-	seq := binary.LittleEndian.Uint64(d.bytes(8))
+// loadSnapshot is LoadSnapshot returning the header, checking the checksum only if crc: a
+// Store's snapshot was verified as it was read, and a second pass over ~300 MB took ~40 ms.
+func (r *Registry) loadSnapshot(data []byte, crc bool) (SnapshotHeader, error) {
+	h, body, err := snapshotBody(data, crc)
+	if err != nil {
+		return h, err
+	}
+	fresh := New(r.cfg)
+	if err := fresh.decode(body, len(data)-snapTrailer-len(body)); err != nil {
+		*r = *New(r.cfg)
+		return h, err
+	}
+	*r = *fresh
+	return h, nil
+}
+
+// decode reads a snapshot's body (after the header, at offset base in its file).
+func (r *Registry) decode(body []byte, base int) error {
+	d := &decoder{b: body, base: base}
 	r.accesses = d.uvarint()
 	nURL := d.readStrings(&r.urls, "URL")
 	nName := d.readStrings(&r.names, "name")
@@ -169,7 +169,7 @@ func (r *Registry) decode(body []byte) (uint64, error) {
 		d.fail("trailing bytes after the persons")
 	}
 	if d.err != nil {
-		return 0, d.err
+		return d.err
 	}
 	// Strings that nothing references would be leaks; the format never writes them.
 	for _, t := range []struct {
@@ -178,12 +178,12 @@ func (r *Registry) decode(body []byte) (uint64, error) {
 	}{{&r.urls, urlRefs}, {&r.names, nameRefs}} {
 		for id := 1; id < len(t.refs); id++ {
 			if t.refs[id] == 0 {
-				return 0, errors.New("registry: corrupt snapshot: unreferenced string")
+				return corruptAt("unreferenced string", d.base)
 			}
 			t.tab.ents[id].refs = t.refs[id]
 		}
 	}
-	return seq, nil
+	return nil
 }
 
 // readStrings reads a string table into t, which must be empty, and returns its length.

@@ -13,6 +13,11 @@ var (
 	ErrCrashed = errors.New("registry: storage crashed (fault injection)")
 	ErrNoSpace = errors.New("registry: no space left on storage")
 	ErrStale   = errors.New("registry: files changed since they were read")
+	// ErrReadOnly: the store was opened read-only; changes are refused.
+	ErrReadOnly = errors.New("registry: opened read-only: changes are refused")
+	// ErrWritesStopped: a write to the storage failed; the store answers reads from what was
+	// acknowledged and refuses changes until a save succeeds again (it retries by itself).
+	ErrWritesStopped = errors.New("registry: storage failed: changes are refused until it works again")
 )
 
 // Storage is a flat set of named byte files: all the persistence the core needs.
@@ -24,17 +29,26 @@ var (
 //
 // # Notes
 //
-// The contract is what a crash-safe rotation needs and no more: WriteFile may leave a
-// partial file behind if the process dies, data is durable only after Sync, and Remove is
-// durable when it returns (deleting the old file is how a rotation commits).
-// There is no rename: not every host has an atomic one.
+// The contract is what crash-safe snapshots and an append-only log need and no more:
+// WriteFile may leave a partial file behind if the process dies, data (and a truncation) is
+// durable only after Sync, and Remove is durable when it returns (removing a file is how a
+// save retires an old generation). There is no rename: not every host has an atomic one.
+// Truncate exists so that recovery cuts a torn log tail without rewriting what precedes it:
+// recovery never needs free space and never puts acknowledged bytes at risk (WASI:
+// fd_filestat_set_size; IndexedDB: a shorter value). ReadAt lets a load read the headers of
+// every file without holding two snapshots in memory at once.
 type Storage interface {
 	// ReadFile returns the whole content of name.
 	ReadFile(name string) ([]byte, error)
+	// ReadAt reads len(p) bytes of name at off, with io.ReaderAt's contract: fewer only with
+	// an error, io.EOF when the file ends first.
+	ReadAt(name string, p []byte, off int64) (int, error)
 	// WriteFile creates or truncates name and writes data. Not durable until Sync.
 	WriteFile(name string, data []byte) error
 	// AppendFile appends data to name, creating it if missing. Not durable until Sync.
 	AppendFile(name string, data []byte) error
+	// Truncate cuts name to size bytes, no more than its length. Not durable until Sync.
+	Truncate(name string, size int64) error
 	// Sync makes the content of name and its directory entry durable.
 	Sync(name string) error
 	// Remove deletes name; a missing file is not an error. Durable when it returns.
@@ -73,7 +87,7 @@ func ValidName(name string) error {
 
 // FileError records a failed storage operation and the file it was on.
 type FileError struct {
-	Op   string // read, write, append, sync, remove, size, list
+	Op   string // read, write, append, truncate, sync, remove, size, list
 	Name string // the file name (for dirfs, its path)
 	Err  error
 }

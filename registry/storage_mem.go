@@ -1,14 +1,16 @@
 package registry
 
 import (
+	"io"
 	"io/fs"
 	"slices"
+	"strings"
 )
 
 // MemStorage is an in-memory [Storage] that models crashes, for tests. The zero value is an
 // empty store ready to use. It is safe for one goroutine at a time.
 //
-// Every WriteFile, AppendFile, Sync and Remove is a mutating op, numbered from 1 by [Ops];
+// Every WriteFile, AppendFile, Truncate, Sync and Remove is a mutating op, numbered from 1 by [Ops];
 // faults are planned by op number, relative to the count when they are set.
 //
 // # Crash model
@@ -27,6 +29,9 @@ type MemStorage struct {
 	files map[string]*memFile
 	used  int64 // sum of live sizes, for the quota
 	quota int64 // 0: unlimited
+	// competing: another writer takes, at once, any space this store frees (taken holds it).
+	competing bool
+	taken     int64
 
 	ops      int
 	failAt   int // op that crashes the store (0: none)
@@ -34,6 +39,9 @@ type MemStorage struct {
 	tearKeep int
 	onceAt   int // op that fails with onceErr, without crashing (0: none)
 	onceErr  error
+	onOp     string // FailOn: the kind and name prefix of the op that fails next
+	onPrefix string
+	onErr    error
 	crashed  bool
 }
 
@@ -65,9 +73,33 @@ func (m *MemStorage) TearAfter(n, k int) { m.tearAt, m.tearKeep = m.at(n), max(k
 // crashing: a transient I/O error. n < 1 cancels the plan.
 func (m *MemStorage) FailOnce(n int, err error) { m.onceAt, m.onceErr = m.at(n), err }
 
+// FailOn makes the next mutating op of kind op ("write", "append", "truncate", "sync",
+// "remove") on a file whose name starts with prefix fail with err and do nothing, once,
+// without crashing.
+func (m *MemStorage) FailOn(op, prefix string, err error) {
+	m.onOp, m.onPrefix, m.onErr = op, prefix, err
+}
+
 // SetQuota limits the total size of the files to n bytes (n < 1: unlimited). A write or
 // append that would exceed it stores what fits and fails with [ErrNoSpace].
 func (m *MemStorage) SetQuota(n int64) { m.quota = max(n, 0) }
+
+// CompetingWriter models another process filling the same disk: while on, whatever space the
+// store frees from now on (a truncation, a rewrite, a removal) is taken by the other writer
+// before the store can use it again, and stays taken. Off gives the space back.
+func (m *MemStorage) CompetingWriter(on bool) {
+	m.competing = on
+	if !on {
+		m.taken = 0
+	}
+}
+
+// grab lets the competing writer take the freed bytes.
+func (m *MemStorage) grab(freed int64) {
+	if m.competing && freed > 0 {
+		m.taken += freed
+	}
+}
 
 func (m *MemStorage) at(n int) int {
 	if n < 1 {
@@ -79,7 +111,7 @@ func (m *MemStorage) at(n int) int {
 // Crash returns the store a restart would see: only the durable state of every file, no
 // planned faults, op count zero. m itself is not changed.
 func (m *MemStorage) Crash() *MemStorage {
-	c := &MemStorage{files: make(map[string]*memFile, len(m.files)), quota: m.quota}
+	c := &MemStorage{files: make(map[string]*memFile, len(m.files)), quota: m.quota, competing: m.competing, taken: m.taken}
 	for name, f := range m.files {
 		if f.synced {
 			d := slices.Clip(f.durable)
@@ -116,6 +148,10 @@ func (m *MemStorage) step(op, name string) (tear bool, err error) {
 		return op == "write" || op == "append", &FileError{Op: op, Name: name, Err: ErrCrashed}
 	case m.ops == m.onceAt:
 		return false, &FileError{Op: op, Name: name, Err: m.onceErr}
+	case m.onErr != nil && op == m.onOp && strings.HasPrefix(name, m.onPrefix):
+		err := m.onErr
+		m.onErr = nil
+		return false, &FileError{Op: op, Name: name, Err: err}
 	}
 	return false, nil
 }
@@ -142,6 +178,25 @@ func (m *MemStorage) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	return slices.Clone(f.data), nil
+}
+
+// ReadAt reads len(p) bytes of name at off (io.ReaderAt's contract).
+func (m *MemStorage) ReadAt(name string, p []byte, off int64) (int, error) {
+	f, err := m.look("read", name)
+	if err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, &FileError{Op: "read", Name: name, Err: fs.ErrInvalid}
+	}
+	if off >= int64(len(f.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // Size returns the length of name.
@@ -195,10 +250,13 @@ func (m *MemStorage) put(op, name string, data []byte, appending bool) error {
 	base := f.data
 	if !appending {
 		base = nil
+		m.used -= int64(len(f.data)) // truncated first, as a real write(2) after O_TRUNC
+		m.grab(int64(len(f.data)))
+		f.data = nil
 	}
 	full := false
 	if m.quota > 0 {
-		free := m.quota - (m.used - int64(len(f.data)) + int64(len(base)))
+		free := m.quota - m.taken - (m.used - int64(len(f.data)) + int64(len(base)))
 		if int64(len(data)) > free {
 			data, full = data[:max(free, 0)], true
 		}
@@ -239,7 +297,27 @@ func (m *MemStorage) Remove(name string) error {
 	}
 	if f := m.files[name]; f != nil {
 		m.used -= int64(len(f.data))
+		m.grab(int64(len(f.data)))
 		delete(m.files, name)
 	}
+	return nil
+}
+
+// Truncate cuts name to size bytes (a size beyond the end is an error: the store never
+// extends a file this way). Like a write, it is durable only after Sync.
+func (m *MemStorage) Truncate(name string, size int64) error {
+	if _, err := m.step("truncate", name); err != nil {
+		return err
+	}
+	f := m.files[name]
+	if f == nil {
+		return &FileError{Op: "truncate", Name: name, Err: fs.ErrNotExist}
+	}
+	if size < 0 || size > int64(len(f.data)) {
+		return &FileError{Op: "truncate", Name: name, Err: fs.ErrInvalid}
+	}
+	m.used -= int64(len(f.data)) - size
+	m.grab(int64(len(f.data)) - size)
+	f.data = slices.Clip(f.data[:size])
 	return nil
 }

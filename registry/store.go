@@ -2,28 +2,47 @@ package registry
 
 import (
 	"errors"
-	"io/fs"
-	"strings"
+	"strconv"
 )
 
-// Store is a Registry kept crash-safe in a Storage: rotated snapshots (registry.db.1|2|3,
-// Rabbit's scheme with checksums deciding), a change log (registry.log) and the settings in a
-// rotated INI config registry (registry.conf.1|2|3).
+// Store is a Registry kept crash-safe in a Storage: snapshots (registry.db.1|2|3), a change
+// log in segments (registry.log.1|2|3) and the settings in a rotated INI config registry
+// (registry.conf.1|2|3).
 //
 // A call is acknowledged when Handle returns without error: by then its changes are in the
 // log (synced, with the default "log sync = always"). Recovery after a crash at any point
-// yields exactly the acknowledged state: the newest valid snapshot plus the log records after
-// its sequence number; a torn last record (an unacknowledged call) is dropped.
+// yields exactly the acknowledged state (or that plus the one call in flight): a snapshot plus
+// the log records after it; a torn last record (an unacknowledged call) is cut off.
+//
+// # Notes
+//
+// Nothing acknowledged is ever rewritten: snapshots go to a free slot and are never
+// overwritten, log segments are only appended to, and recovery only cuts a torn tail
+// (Storage.Truncate) and removes files a newer generation made redundant. A save keeps the
+// previous snapshot and the log since it until the next save, so one damaged file costs
+// nothing (see loadPlan).
+//
+// A failed write stops writes (fail-stop): the registry is reloaded from the files up to the
+// last acknowledged change, reads go on, changes are answered 503 with the storage's reason,
+// and after a pause the store tries again by cutting what the failed write left and saving a
+// new generation. Nothing unverified is ever loaded, and no space is needed to keep what was
+// acknowledged.
 type Store struct {
 	st       Storage
+	mode     OpenMode
 	reg      *Registry
 	settings Settings
-	snaps    *Rotation
 	conf     *Rotation
-	snap     Choice // the snapshot file the registry was loaded from or last saved to
+	rand     Config // Rand and Now overrides for the registry
 
-	seq      uint64 // last change record applied (one per call that changed something)
-	savedSeq uint64 // change record held by the current snapshot
+	base  *snapFile  // the snapshot the current chain starts from; nil: none (change 0)
+	chain []segState // segments holding the changes after base, in order; the last is appended to
+	gen   uint64     // the newest save generation in the files
+
+	seq      uint64 // last change applied (one per call that changed something)
+	acked    uint64 // last change acknowledged: seq between calls
+	savedSeq uint64 // change held by base
+	durable  uint64 // last change known synced
 	// unsaved counts the changes (logged requests, netdata's log entries) since the snapshot:
 	// "registry save db every new entries" compares against it, not against records, whose
 	// size depends on how hosts batch.
@@ -31,99 +50,111 @@ type Store struct {
 	saveErr   string // why the last save failed; "" once one succeeds
 	syncEvery int
 	unsynced  int
-	lastSave  uint32
-	pending   []byte // this call's log batch
-	record    []byte
-	rand      Config // Rand and Now overrides for the registry
+	lastSave  uint32 // unix seconds of base's save
+
+	writeErr error  // fail-stop: why changes are refused; nil when writes work
+	broken   error  // a reload after a failed write failed: nothing is answered until one works
+	retryAt  uint32 // when a stopped store tries writing again (unix seconds)
+	backoff  uint32 // seconds to the next try after that one fails
+	notes    []string
+	// lost: acknowledged changes the files proved but could not give back (a salvage);
+	// dropped: unsynced changes a crash lost, as "log sync" allows. Reported by Info.
+	lostFrom, lostTo uint64
+	dropped          int
+
+	pending []byte // this call's log batch
+	record  []byte
+}
+
+// segState is a log segment the store appends to or keeps.
+type segState struct {
+	ext   int
+	base  uint64
+	gen   uint64
+	size  int64  // bytes of verified records (where the next one goes)
+	first uint64 // first record's seq (base+1 when empty)
+	last  uint64 // last record's seq (base when empty)
+}
+
+func (g *segState) name() string { return segmentName(g.ext) }
+
+// OpenMode says what opening a store may do to its files.
+type OpenMode int
+
+const (
+	// OpenWrite loads, repairs what a crash left (cuts a torn log tail, finishes a new
+	// registry's creation) and accepts changes. A loss is refused.
+	OpenWrite OpenMode = iota
+	// OpenReadOnly loads what verifies and never writes a byte: for check, stats and export
+	// on a live directory another process is writing. Changes are refused (ErrReadOnly).
+	OpenReadOnly
+	// OpenSalvage loads the best chain that verifies even when acknowledged changes are lost
+	// (Notes says what), then writes a fresh generation and a config: regwasm recover runs it
+	// on a copy of a damaged directory.
+	OpenSalvage
+	// OpenCheck loads nothing and writes nothing: only the check action works. It opens any
+	// directory, however damaged, for regwasm check.
+	OpenCheck
+)
+
+func (m OpenMode) String() string {
+	switch m {
+	case OpenReadOnly:
+		return "read-only"
+	case OpenSalvage:
+		return "salvage"
+	case OpenCheck:
+		return "check"
+	}
+	return "write"
 }
 
 // StoreInfo describes the store's files, for stats and the dashboard.
 type StoreInfo struct {
-	Snapshot   string // current snapshot file name, "" when none yet
+	Mode       string // write, read-only or salvage
+	Snapshot   string // the snapshot the registry was loaded from or last saved to; "" if none
+	Generation uint64 // its save generation
 	Seq        uint64 // last change applied
 	SavedSeq   uint64 // last change in the snapshot
-	LastSave   uint32 // unix seconds of the last save by this store
+	LastSave   uint32 // unix seconds the snapshot was written
 	LogRecords uint64 // changes since the snapshot
+	LogBytes   int64  // bytes of log segments since the snapshot
 	SaveError  string // why the last save failed, if it did and none has succeeded since
+	WriteError string // why changes are refused (a failed write), "" when writes work
+	Notes      []string
+	// LostFrom..LostTo are the acknowledged changes a salvage could not give back (0, 0:
+	// none); Dropped counts unsynced changes a crash lost, as the log sync setting allows.
+	LostFrom, LostTo uint64
+	Dropped          int
 }
 
 // OpenStore opens (creating if needed) the registry kept in st and loads it. overrides, when
 // not nil, replaces the Rand and Now of the config (tests and deterministic hosts).
 func OpenStore(st Storage, overrides *Config) (*Store, error) {
-	s := &Store{st: st}
+	return OpenStoreMode(st, overrides, OpenWrite)
+}
+
+// OpenStoreMode is OpenStore with a mode (see OpenMode).
+func OpenStoreMode(st Storage, overrides *Config, mode OpenMode) (*Store, error) {
+	s := &Store{st: st, mode: mode}
 	if overrides != nil {
 		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now}
 	}
 	var err error
-	if s.snaps, err = NewRotation(st, snapshotBase, VerifySnapshot); err != nil {
-		return nil, err
-	}
 	if s.conf, err = NewRotation(st, configBase, VerifyINI); err != nil {
 		return nil, err
 	}
-	if err := s.loadSettings(); err != nil {
-		return nil, err
-	}
-	if err := s.Load(); err != nil {
+	if err := s.open(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// loadSettings reads the config registry, writing netdata's defaults (and a new machine GUID
-// for this registry) on first use.
-func (s *Store) loadSettings() error {
-	set := DefaultSettings()
-	data, choice, err := s.conf.Read()
-	if errors.Is(err, ErrCorrupt) && s.fresh() {
-		// Only a torn first config write can leave an unverifiable config beside no data at
-		// all: nothing was ever acknowledged, so start from the defaults.
-		if _, derr := s.conf.Discard(choice); derr != nil {
-			return derr
-		}
-		data, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	if data != nil {
-		f, err := ParseINI(data)
-		if err != nil {
-			return err
-		}
-		if err := f.Read(configSection, set.entries()); err != nil {
-			return err
-		}
-	}
-	if _, ok := ParseGUID(set.MachineGUID); !ok || data == nil {
-		if !ok {
-			cfg := Config{Rand: s.rand.Rand, Now: s.rand.Now}.withDefaults()
-			var g GUID
-			if err := newTimeGUID(&g, cfg.Now(), cfg.Rand); err != nil {
-				return err
-			}
-			set.MachineGUID = g.String()
-		}
-		if err := s.writeSettings(&set); err != nil {
-			return err
-		}
-	}
-	return s.apply(set)
-}
+// Mode returns the mode the store was opened in.
+func (s *Store) Mode() OpenMode { return s.mode }
 
-// fresh reports whether the storage holds no registry data (no snapshot, no log).
-func (s *Store) fresh() bool {
-	names, err := s.st.List()
-	if err != nil {
-		return false
-	}
-	for _, n := range names {
-		if n == logName || strings.HasPrefix(n, snapshotBase+".") {
-			return false
-		}
-	}
-	return true
-}
+// Notes returns what the last load found and repaired or, in salvage, what was lost.
+func (s *Store) Notes() []string { return s.notes }
 
 func (s *Store) apply(set Settings) error {
 	every, err := set.logSyncEvery()
@@ -142,7 +173,42 @@ func (s *Store) apply(set Settings) error {
 	return nil
 }
 
-func (s *Store) writeSettings(set *Settings) error {
+// UpdateSettings changes settings with fn and stores them crash-safely (Rabbit's
+// registry_update), then logs the change, so that a lost config is detected even in a
+// registry that holds nothing else. Invalid settings are refused and nothing changes; the
+// registry's machine GUID (its identity, also in every snapshot) cannot change.
+func (s *Store) UpdateSettings(fn func(*Settings)) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	set := s.settings
+	fn(&set)
+	if set.MachineGUID != s.settings.MachineGUID {
+		return &settingError{"machine guid is the registry's identity and cannot change"}
+	}
+	probe := Store{rand: s.rand}
+	if err := probe.apply(set); err != nil {
+		return err
+	}
+	text, err := s.writeSettings(&set)
+	if err != nil {
+		return err
+	}
+	if err := s.apply(set); err != nil {
+		return err
+	}
+	acked := s.seq
+	s.pending = appendLogRequest(s.pending[:0], &Request{Op: opNote, When: s.settings.Now(), Person: text}, &Result{})
+	if err := s.appendLog(s.pending); err != nil {
+		return s.fail(err, acked)
+	}
+	s.acked = s.seq
+	return nil
+}
+
+// writeSettings stores set in the config rotation and returns the file's text.
+func (s *Store) writeSettings(set *Settings) ([]byte, error) {
+	var text []byte
 	_, err := s.conf.Update(func(old []byte) ([]byte, error) {
 		f, err := ImportINI(nil)
 		if old != nil {
@@ -154,95 +220,74 @@ func (s *Store) writeSettings(set *Settings) error {
 		if err := f.Write(configSection, set.entries()); err != nil {
 			return nil, err
 		}
-		return f.Bytes(), nil
+		text = f.Bytes()
+		return text, nil
 	})
-	return err
-}
-
-// UpdateSettings changes settings with fn and stores them crash-safely (Rabbit's
-// registry_update). Invalid settings are refused and nothing changes.
-func (s *Store) UpdateSettings(fn func(*Settings)) error {
-	set := s.settings
-	fn(&set)
-	probe := Store{rand: s.rand}
-	if err := probe.apply(set); err != nil {
-		return err
-	}
-	if err := s.writeSettings(&set); err != nil {
-		return err
-	}
-	return s.apply(set)
+	return text, err
 }
 
 // Settings returns the current settings.
 func (s *Store) Settings() Settings { return s.settings }
 
-// Registry returns the in-memory registry. Changing it directly bypasses the log.
+// Registry returns the in-memory registry. Changing it directly bypasses the log. It is empty
+// while a store whose reload failed after a storage error is unusable.
 func (s *Store) Registry() *Registry { return s.reg }
 
 // Info describes the store's files.
 func (s *Store) Info() StoreInfo {
-	return StoreInfo{Snapshot: s.snap.Name(), Seq: s.seq, SavedSeq: s.savedSeq,
-		LastSave: s.lastSave, LogRecords: s.seq - s.savedSeq, SaveError: s.saveErr}
+	i := StoreInfo{Mode: s.mode.String(), Seq: s.seq, SavedSeq: s.savedSeq, LastSave: s.lastSave,
+		LogRecords: s.seq - s.savedSeq, SaveError: s.saveErr, Notes: s.notes,
+		LostFrom: s.lostFrom, LostTo: s.lostTo, Dropped: s.dropped}
+	if s.base != nil {
+		i.Snapshot, i.Generation = s.base.name(), s.base.header.Gen
+	}
+	for _, g := range s.chain {
+		i.LogBytes += g.size
+	}
+	if s.writeErr != nil {
+		i.WriteError = s.writeErr.Error()
+	}
+	return i
 }
 
-// Load replaces the registry with what the files hold: the newest valid snapshot and the log
-// records after it. A torn last log record is cut off the file. On error the store keeps
-// nothing half-loaded: the registry is empty and the error says which file and where.
-func (s *Store) Load() error {
-	reg := New(s.settings.Config)
-	logData, err := s.st.ReadFile(logName)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+// writable reports why the store refuses changes, nil when it accepts them.
+func (s *Store) writable() error {
+	if s.mode == OpenReadOnly || s.mode == OpenCheck {
+		return ErrReadOnly
 	}
-	recs, valid, err := scanLog(logData)
-	if err != nil {
-		return &FileError{Name: logName, Err: err}
-	}
-	data, choice, err := s.snaps.Read()
-	if errors.Is(err, ErrCorrupt) && len(recs) > 0 && recs[0].seq == 1 && len(recs[0].batch) > 0 {
-		// No snapshot verifies, but the log holds every change from the first (a change
-		// record, not the checkpoint a save leaves behind): the files are a torn first
-		// save, redundant. Drop them so the next save can rotate.
-		for _, ext := range choice.Found {
-			if rerr := s.st.Remove(s.snaps.Name(ext)); rerr != nil {
-				return rerr
+	return s.writeErr
+}
+
+// openForCheck sets up a store that only checks: an empty registry with the config's
+// settings when it verifies (for op config), nothing else read.
+func (s *Store) openForCheck() error {
+	set := DefaultSettings()
+	if data, _, err := s.conf.Read(); err == nil && data != nil {
+		if f, err := ParseINI(data); err == nil {
+			next := set
+			if f.Read(configSection, next.entries()) == nil {
+				set = next
 			}
 		}
-		data, choice, err = nil, Choice{Base: snapshotBase}, nil
 	}
-	if err != nil {
+	if err := s.useEmpty(set, nil); err != nil {
 		return err
 	}
-	var seq uint64
-	if data != nil {
-		if seq, err = reg.loadSnapshot(data, false); err != nil { // Read verified it
-			return &FileError{Name: choice.Name(), Err: err}
-		}
-	}
-	saved := seq
-	var unsaved uint64
-	if seq, unsaved, err = reg.replay(recs, seq); err != nil {
-		return &FileError{Name: logName, Err: err}
-	}
-	if valid < len(logData) {
-		// Drop the torn tail so new records follow valid ones.
-		if err := s.st.WriteFile(logName, logData[:valid]); err != nil {
-			return err
-		}
-		if err := s.st.Sync(logName); err != nil {
-			return err
-		}
-	}
-	s.reg, s.snap, s.seq, s.savedSeq, s.unsaved, s.unsynced = reg, choice, seq, saved, unsaved, 0
-	reg.describe, reg.fileOp = s.describe, s.fileOp
+	s.reg.onlyChecks = true
 	return nil
 }
 
 // Handle runs a request batch (see Registry.Handle) and logs its changes as one record. If
-// the log cannot be written the call fails and the registry is reloaded from the files, so
-// memory never holds an unacknowledged change.
+// the log cannot be written the call fails with the storage's error and the store stops
+// writes (see Store).
 func (s *Store) Handle(batch, out []byte) ([]byte, error) {
+	if err := s.ready(); err != nil {
+		return out, err
+	}
+	s.retry()
+	s.reg.refuse = s.writable()
+	stopped := s.writeErr
+	s.acked = s.seq
 	s.pending = s.pending[:0]
 	changes := uint64(0)
 	out, err := s.reg.Handle(batch, out, func(req *Request, res *Result) error {
@@ -250,12 +295,18 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 		changes++
 		return nil
 	})
+	if s.writeErr != nil && stopped == nil {
+		// An action's own write (configure, import) failed: the registry was reloaded as
+		// acknowledged, so the batch's other changes are gone too.
+		return out, s.writeErr
+	}
 	if err != nil || len(s.pending) == 0 {
 		return out, err
 	}
 	if err := s.appendLog(s.pending); err != nil {
-		return out, s.fail(err)
+		return out, s.fail(err, s.acked)
 	}
+	s.acked = s.seq
 	s.unsaved += changes
 	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) {
 		// The call is acknowledged: its changes are in the log. A failed save (a full disk)
@@ -268,79 +319,100 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	return out, nil
 }
 
-// fail reloads after a storage failure and returns err (joined with a reload failure).
-func (s *Store) fail(err error) error {
-	if lerr := s.Load(); lerr != nil {
-		return errors.Join(err, lerr)
-	}
-	return err
-}
-
+// appendLog appends batch as the next record of the current segment.
 func (s *Store) appendLog(batch []byte) error {
-	s.record = appendLogRecord(s.record[:0], s.seq+1, batch)
-	if err := s.st.AppendFile(logName, s.record); err != nil {
+	cur := &s.chain[len(s.chain)-1]
+	lag := min(s.seq-s.durable, 1<<32-1)
+	s.record = appendLogRecord(s.record[:0], s.seq+1, uint32(lag), batch)
+	if err := s.st.AppendFile(cur.name(), s.record); err != nil {
 		return err
 	}
 	s.seq++
+	cur.size += int64(len(s.record))
+	cur.last = s.seq
 	s.unsynced++
 	if s.syncEvery > 0 && s.unsynced >= s.syncEvery {
-		if err := s.st.Sync(logName); err != nil {
+		if err := s.syncLog(); err != nil {
 			return err
 		}
-		s.unsynced = 0
 	}
 	return nil
 }
 
-// SaveInfo describes a committed snapshot.
-type SaveInfo struct {
-	File  string
-	Seq   uint64
-	Bytes int
-}
-
-// Save purges expired persons (a logged change), writes a snapshot to the next rotation file,
-// and once it is committed empties the log. A failed save leaves the previous snapshot and the
-// log as they were, and is reported in Info until a save succeeds.
-func (s *Store) Save() (SaveInfo, error) {
-	info, err := s.save()
-	s.saveErr = ""
-	if err != nil {
-		s.saveErr = err.Error()
-	}
-	return info, err
-}
-
-func (s *Store) save() (SaveInfo, error) {
-	now := s.settings.Now()
-	if n := s.reg.Expire(now); n > 0 {
-		s.pending = appendLogRequest(s.pending[:0], &Request{Op: OpExpire, When: now}, &Result{})
-		if err := s.appendLog(s.pending); err != nil {
-			return SaveInfo{}, s.fail(err)
-		}
-	}
-	var size int
-	choice, err := s.snaps.WriteFunc(s.snap, func(put func([]byte) error) error {
-		var err error
-		size, err = s.reg.WriteSnapshot(s.seq, put)
+// syncLog makes the current segment durable.
+func (s *Store) syncLog() error {
+	if err := s.st.Sync(s.chain[len(s.chain)-1].name()); err != nil {
 		return err
-	})
+	}
+	s.durable, s.unsynced = s.seq, 0
+	return nil
+}
+
+// fail stops writes after a failed storage operation and reloads the registry from the
+// files as far as change acked, so that memory holds exactly what was acknowledged. It
+// returns err (joined with a reload failure, after which the store is unusable until a
+// reload works).
+func (s *Store) fail(err error, acked uint64) error {
+	s.writeErr = withDetail(ErrWritesStopped, trimErr(err), err)
+	s.backoff = min(max(2*s.backoff, 1), 64)
+	s.retryAt = s.settings.Now() + s.backoff
+	if rerr := s.reload(acked); rerr != nil {
+		// The call's error is the write's; the reload's is said, not wrapped (it is the
+		// next call's to report).
+		return errors.Join(err, errors.New("registry: and reloading after it failed: "+trimErr(rerr)))
+	}
+	return err
+}
+
+// retry tries writing again when a stopped store's pause is over.
+func (s *Store) retry() {
+	if s.writeErr != nil && s.mode != OpenReadOnly && s.settings.Now() >= s.retryAt {
+		_ = s.resume()
+	}
+}
+
+// resume cuts what a failed write left after the acknowledged records and saves a new
+// generation from memory (which holds exactly what was acknowledged): the files are then
+// whole again, whatever a failed sync may have dropped. On failure writes stay stopped.
+func (s *Store) resume() error {
+	stopped := s.writeErr
+	s.writeErr = nil
+	cur := s.chain[len(s.chain)-1]
+	err := s.cutTo(cur.name(), cur.size)
+	if err == nil {
+		_, err = s.save()
+	}
 	if err != nil {
-		// The files may have changed under a failed commit: learn which one Read now picks.
-		if _, c, rerr := s.snaps.Read(); rerr == nil {
-			s.snap = c
+		if s.writeErr == nil { // save's own failure, not a log write's (which stopped again)
+			s.writeErr = withDetail(ErrWritesStopped, trimErr(err), err)
+			s.backoff = min(max(2*s.backoff, 1), 64)
+			s.retryAt = s.settings.Now() + s.backoff
 		}
-		return SaveInfo{}, err
+		return errors.Join(stopped, err)
 	}
-	s.snap, s.savedSeq, s.unsaved, s.lastSave = choice, s.seq, 0, now
-	// The snapshot holds every logged change now. Compacting the log to one checkpoint
-	// record (seq, no changes) is housekeeping: if it fails, or a crash comes first, replay
-	// skips the records the snapshot holds. The checkpoint tells a later Load that changes
-	// before it live only in snapshots (so a lost snapshot is an error, not a fresh start).
-	if s.st.WriteFile(logName, appendLogRecord(s.record[:0], s.seq, nil)) == nil && s.st.Sync(logName) == nil {
-		s.unsynced = 0
+	s.backoff = 0
+	return nil
+}
+
+// cutTo truncates name to size (and syncs) when it is longer.
+func (s *Store) cutTo(name string, size int64) error {
+	n, err := s.st.Size(name)
+	if err != nil || n <= size {
+		return err
 	}
-	return SaveInfo{File: choice.Name(), Seq: s.seq, Bytes: size}, nil
+	if err := s.st.Truncate(name, size); err != nil {
+		return err
+	}
+	return s.st.Sync(name)
+}
+
+// ready makes sure the registry holds the acknowledged state: after a reload failed it tries
+// again.
+func (s *Store) ready() error {
+	if s.broken == nil {
+		return nil
+	}
+	return s.reload(s.acked)
 }
 
 // describe answers the store's part of stats and config requests.
@@ -352,32 +424,50 @@ func (s *Store) describe(op Op, b []byte) []byte {
 	return s.Info().appendJSON(b)
 }
 
-// AppendJSON writes the save's outcome as the JSON object the module's save export answers.
-func (i SaveInfo) AppendJSON(b []byte) []byte {
-	b = append(b, `{"file":`...)
-	b = appendJSONString(b, i.File)
-	b = appendUintField(b, "seq", i.Seq)
-	b = appendUintField(b, "bytes", uint64(i.Bytes))
-	return append(b, '}')
-}
-
 // AppendStatsJSON writes the registry's counters and the store's file information.
 func (s *Store) AppendStatsJSON(b []byte) []byte {
 	b = s.reg.Stats().AppendJSON(b)
 	return append(s.describe(OpStats, b[:len(b)-1]), '}')
 }
 
-// appendStoreInfo writes StoreInfo as a JSON object.
+// appendJSON writes StoreInfo as a JSON object.
 func (i StoreInfo) appendJSON(b []byte) []byte {
-	b = append(b, `{"snapshot":`...)
+	b = append(b, `{"mode":`...)
+	b = appendJSONString(b, i.Mode)
+	b = append(b, `,"snapshot":`...)
 	b = appendJSONString(b, i.Snapshot)
+	b = appendUintField(b, "generation", i.Generation)
 	b = appendUintField(b, "seq", i.Seq)
 	b = appendUintField(b, "saved_seq", i.SavedSeq)
 	b = appendUintField(b, "last_save", uint64(i.LastSave))
 	b = appendUintField(b, "log_records", i.LogRecords)
-	if i.SaveError != "" { // omitted when healthy, so the usual answer stays as it was
+	b = appendUintField(b, "log_bytes", uint64(i.LogBytes))
+	if i.SaveError != "" { // omitted when healthy, so the usual answer stays short
 		b = append(b, `,"save_error":`...)
 		b = appendJSONString(b, i.SaveError)
 	}
+	if i.WriteError != "" {
+		b = append(b, `,"write_error":`...)
+		b = appendJSONString(b, i.WriteError)
+	}
+	if i.LostTo > 0 {
+		b = appendUintField(b, "lost_from", i.LostFrom)
+		b = appendUintField(b, "lost_to", i.LostTo)
+	}
+	if i.Dropped > 0 {
+		b = appendUintField(b, "dropped", uint64(i.Dropped))
+	}
+	if len(i.Notes) > 0 {
+		b = append(b, `,"notes":[`...)
+		for k, n := range i.Notes {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, n)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
+
+func uitoa(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -53,14 +53,33 @@ func (s *Store) importOp(req *Request, body []byte) (Result, []byte) {
 		rep.add(part, logFile)
 	}
 	persons := reg.personIndex.count
+	// The import is a change without a log record: it lives in the snapshots, so it takes a
+	// sequence number of its own (a lost snapshot then shows as a gap in the chain), and two
+	// saves put it in two generations before it is acknowledged.
+	acked := s.seq
+	s.seq++
 	_, err = s.Save()
+	if err == nil {
+		_, err = s.Save()
+	}
+	if err == nil {
+		// The record that acknowledges the import: with it, the log proves the import
+		// happened, and losing both snapshots that hold it is detected.
+		s.pending = appendLogRequest(s.pending[:0], &Request{Op: opNote, When: s.settings.Now(), Person: []byte("import")}, &Result{})
+		if err = s.appendLog(s.pending); err != nil {
+			err = s.fail(err, s.seq)
+		}
+	}
 	// Nothing is left for the batch to log: the snapshot holds its earlier changes (or, if
 	// the save failed, the reload below drops them), and Save logged the expiry it may have
 	// put there.
 	s.pending = s.pending[:0]
 	if err != nil {
-		if lerr := s.reloadInto(reg); lerr != nil {
-			err = errors.Join(err, lerr)
+		if s.savedSeq < acked+1 {
+			s.seq = acked
+			if lerr := s.reload(acked); lerr != nil {
+				err = errors.Join(err, lerr)
+			}
 		}
 		return reg.fail(body, action, 500, err)
 	}
@@ -79,28 +98,17 @@ func (s *Store) readImport(name string) ([]byte, error) {
 	return data, err
 }
 
-// reloadInto loads the files into reg, the registry the running batch holds (a Load makes a
-// new one), and makes it the store's again. If loading fails reg is emptied rather than
-// keep changes the files do not hold.
-func (s *Store) reloadInto(reg *Registry) error {
-	err := s.Load()
-	if err != nil {
-		*reg = *New(s.settings.Config)
-		reg.describe, reg.fileOp = s.describe, s.fileOp
-	} else if s.reg != reg {
-		*reg = *s.reg
-	}
-	s.reg = reg
-	return err
-}
-
 // exportOp writes the registry as netdata's registry.db text to the file req.Person names,
-// synced. The store's own files are refused: an export must never overwrite them.
+// synced, or answers the text itself as the body when no file is named (a read-only store
+// writes nothing). The store's own files are refused: an export must never overwrite them.
 func (s *Store) exportOp(req *Request, body []byte) (Result, []byte) {
 	const action = "export"
 	name := string(req.Person)
 	if name == "" {
-		return s.reg.fail(body, action, 400, ErrMissing)
+		return Result{Status: 200}, s.reg.AppendNetdataDB(body)
+	}
+	if err := s.writable(); err != nil && s.mode != OpenWrite {
+		return s.reg.fail(body, action, 503, err)
 	}
 	if s.ownsFile(name) {
 		return s.reg.fail(body, action, 400, withDetail(ErrBadName, strconv.Quote(name)+" is one of the store's own files"))
@@ -118,19 +126,6 @@ func (s *Store) exportOp(req *Request, body []byte) (Result, []byte) {
 	body = appendUintField(body, "bytes", uint64(len(data)))
 	body = appendUintField(body, "lines", uint64(bytes.Count(data, []byte{'\n'})))
 	return Result{Status: 200}, append(body, '}')
-}
-
-// ownsFile reports whether name is one of the files the store keeps its state in.
-func (s *Store) ownsFile(name string) bool {
-	if name == logName {
-		return true
-	}
-	for ext := 1; ext <= 3; ext++ {
-		if name == s.snaps.Name(ext) || name == s.conf.Name(ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // fileStatus is the status for a failed file action: the caller's mistake (a bad name, a

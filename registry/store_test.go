@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -173,24 +174,28 @@ func TestLogTornTailDroppedMiddleCorruptionFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, _ := ms.ReadFile(logName)
+	name := newestLog(t, ms)
+	log, _ := ms.ReadFile(name)
 	// Torn last record: dropped, state = all but the last call.
-	ms.WriteFile(logName, log[:len(log)-3])
-	s2, err := OpenStore(ms, detConfig(2))
+	torn := ms.Clone()
+	torn.WriteFile(name, log[:len(log)-3])
+	s2, err := OpenStore(torn, detConfig(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(contents(s2.reg), acked[len(acked)-2]) {
 		t.Fatal("torn tail: wrong state")
 	}
-	// A flipped byte in the first record: an error naming the offset.
+	if n, _ := torn.Size(name); n != s2.chain[0].size || n >= int64(len(log)-3) {
+		t.Fatalf("torn tail: %s is %d bytes after the open, want the %d verified", name, n, s2.chain[0].size)
+	}
+	// A flipped byte in the first record: refused, naming the file and the offset.
 	bad := bytes.Clone(log)
-	bad[logHeader+2] ^= 1
-	ms.WriteFile(logName, bad)
+	bad[segHeaderLen+recHeaderLen+2] ^= 1
+	ms.WriteFile(name, bad)
 	_, err = OpenStore(ms, detConfig(2))
-	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Offset != 0 {
-		t.Fatalf("corrupt middle record: %v", err)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), name+": damaged at offset "+strconv.Itoa(segHeaderLen)) {
+		t.Fatalf("corrupt first record: %v", err)
 	}
 }
 
@@ -279,7 +284,7 @@ func TestZeroGUIDsAreNotEntities(t *testing.T) {
 	zero := "00000000-0000-0000-0000-000000000000"
 	out, _ := s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(zero), URL: []byte("http://a/")}), nil)
 	resps, _ := ParseResponses(out)
-	if resps[0].Status != 500 {
+	if resps[0].Status != 400 {
 		t.Fatalf("zero machine GUID accepted: %d", resps[0].Status)
 	}
 	out, _ = s.Handle(AppendRequest(nil, &Request{Op: OpAccess, When: 1, Person: []byte(zero), Machine: []byte(m1), URL: []byte("http://a/")}), nil)
@@ -308,10 +313,10 @@ func TestCleaningIsIdempotent(t *testing.T) {
 	}
 }
 
-// TestCorruptOnlySnapshotAfterOneChangeIsAnError: a save leaves a checkpoint record (seq 1
-// after one change) that must not be mistaken for a log holding every change from the first;
-// dropping the damaged snapshot would lose that change silently.
-func TestCorruptOnlySnapshotAfterOneChangeIsAnError(t *testing.T) {
+// TestDamagedNewestSnapshotFallsBack: one change, then a save. With the newest snapshot
+// damaged, the previous generation and the log since it give back that change exactly; with
+// both snapshots damaged the load refuses, naming them, and removes nothing.
+func TestDamagedNewestSnapshotFallsBack(t *testing.T) {
 	ms := &MemStorage{}
 	s, err := OpenStore(ms, detConfig(1))
 	if err != nil {
@@ -323,20 +328,47 @@ func TestCorruptOnlySnapshotAfterOneChangeIsAnError(t *testing.T) {
 	if _, err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	name := s.Info().Snapshot
-	data, err := ms.ReadFile(name)
+	want := contents(s.reg)
+	flip := func(st *MemStorage, name string) {
+		data, err := st.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0x40
+		st.WriteFile(name, data)
+	}
+	one := ms.Clone()
+	flip(one, s.Info().Snapshot)
+	s2, err := OpenStore(one, detConfig(1))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("open with the newest snapshot damaged: %v", err)
 	}
-	data[len(data)/2] ^= 0x40
-	if err := ms.WriteFile(name, data); err != nil {
-		t.Fatal(err)
+	if !bytes.Equal(contents(s2.reg), want) {
+		t.Fatal("the previous generation and the log did not give back the change")
 	}
-	if _, err := OpenStore(ms, detConfig(1)); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("open with the only snapshot damaged: %v, want ErrCorrupt", err)
+	if rep := CheckStorage(one); rep.Healthy || rep.Loss != "" {
+		t.Fatalf("check: %+v", rep)
 	}
-	if _, err := ms.ReadFile(name); err != nil {
-		t.Fatalf("the damaged snapshot was removed: %v", err)
+	// Both snapshots damaged: the log holds every change from the first.
+	both := ms.Clone()
+	for _, n := range filesWithPrefix(t, both, "registry.db.") {
+		flip(both, n)
+	}
+	if s3, err := OpenStore(both, detConfig(1)); err != nil || !bytes.Equal(contents(s3.reg), want) {
+		t.Fatalf("open with both snapshots damaged: %v", err)
+	}
+	// The newest damaged and the log before it gone: refused, naming the files, and
+	// nothing is removed.
+	lost := ms.Clone()
+	flip(lost, s.Info().Snapshot)
+	old := filesWithPrefix(t, lost, "registry.log.")[0]
+	lost.Remove(old)
+	before, _ := lost.List()
+	if _, err = OpenStore(lost, detConfig(1)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "registry.db.1 (change 0) is missing") || !strings.Contains(err.Error(), s.Info().Snapshot) {
+		t.Fatalf("open with the newest snapshot damaged and %s gone: %v, want ErrCorrupt naming both", old, err)
+	}
+	if after, _ := lost.List(); len(after) != len(before) {
+		t.Fatal("a refused open removed files")
 	}
 }
 
@@ -348,7 +380,7 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
+	if _, err := s.Configure([]byte("[registry]\n\tregistry save db every new entries = 5\n")); err != nil {
 		t.Fatal(err)
 	}
 	accesses := func(n int) {
@@ -361,7 +393,12 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	saved := func() string { return s.Info().Snapshot }
+	saved := func() string {
+		if g := s.Info().Generation; g > 1 { // 1 is the empty snapshot a new registry starts with
+			return s.Info().Snapshot + "@" + uitoa(g)
+		}
+		return ""
+	}
 	accesses(3)
 	hello := AppendRequest(nil, &Request{Op: OpHello, When: 1_000_000})
 	for i := 0; i < 10; i++ {
@@ -398,9 +435,11 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	// logged): it is reported, and tried again after 5 more changes, not on the next call.
 	second := saved()
 	accesses(4)
-	mem.FailOnce(3, ErrNoSpace) // 1: the log append, 2: its sync, 3: the snapshot write
+	mem.FailOn("write", "registry.db.", ErrNoSpace) // the snapshot's first write
 	accesses(1)
-	if saved() != second || s.Info().SaveError == "" || s.Info().LogRecords != 2 {
+	// Three records: the two calls, and the expiry the save logged before its snapshot failed
+	// (the accesses are from 1970, long idle).
+	if saved() != second || s.Info().SaveError == "" || s.Info().LogRecords != 3 {
 		t.Fatalf("after a failed save: %+v", s.Info())
 	}
 	accesses(4)
@@ -411,7 +450,7 @@ func TestSaveEveryCountsChanges(t *testing.T) {
 	if saved() == second || s.Info().SaveError != "" {
 		t.Fatalf("after 5 more changes: %+v", s.Info())
 	}
-	if !bytes.Contains(s.AppendStatsJSON(nil), []byte(`"log_records":0}`)) {
+	if !bytes.Contains(s.AppendStatsJSON(nil), []byte(`"log_records":0,`)) || bytes.Contains(s.AppendStatsJSON(nil), []byte(`error`)) {
 		t.Fatalf("stats of a healthy store: %s", s.AppendStatsJSON(nil))
 	}
 }

@@ -7,7 +7,9 @@ package main
 
 import (
 	"errors"
+	"os"
 	"runtime/debug"
+	"strconv"
 	"unsafe"
 
 	"github.com/regwasm/regwasm/registry"
@@ -110,17 +112,36 @@ func load() int32 {
 //go:wasmexport trap
 func trap() { panic("registry: trap requested by the host") }
 
-// open opens the store over the preopened directory "/" on first use.
+// open opens the store over the preopened directory "/" on first use, in the mode the host
+// asks for with the environment variable REGWASM_OPEN (wasm/ABI.md).
 func open() error {
 	if store != nil {
 		return nil
+	}
+	mode, err := openMode(os.Getenv("REGWASM_OPEN"))
+	if err != nil {
+		return err
 	}
 	dir, err := dirfs.Open("/")
 	if err != nil {
 		return err
 	}
-	store, err = registry.OpenStore(dir, &registry.Config{Rand: wasiRandom{}})
+	store, err = registry.OpenStoreMode(dir, &registry.Config{Rand: wasiRandom{}}, mode)
 	return err
+}
+
+func openMode(s string) (registry.OpenMode, error) {
+	switch s {
+	case "", "write":
+		return registry.OpenWrite, nil
+	case "read-only":
+		return registry.OpenReadOnly, nil
+	case "salvage":
+		return registry.OpenSalvage, nil
+	case "check":
+		return registry.OpenCheck, nil
+	}
+	return 0, errors.New("registry: REGWASM_OPEN must be write, read-only, salvage or check, not " + strconv.Quote(s))
 }
 
 // guard runs fn, turns its error into a code and a message, and sets the result slot.

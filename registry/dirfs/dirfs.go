@@ -1,7 +1,7 @@
 // Package dirfs is the directory-backed [registry.Storage]: the registry's files as plain
-// files in one directory, through nothing but what WASI preview1 offers (open, read, write,
-// fsync, unlink, readdir). It runs natively and inside the GOOS=wasip1 module, where the
-// directory is the host's preopen "/".
+// files in one directory, through nothing but what WASI preview1 offers (open, read, pread,
+// write, fsync, ftruncate as fd_filestat_set_size, unlink, readdir). It runs natively and
+// inside the GOOS=wasip1 module, where the directory is the host's preopen "/".
 //
 // # Notes
 //
@@ -20,6 +20,7 @@ package dirfs
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,6 +93,44 @@ func (d *Dir) ReadFile(name string) ([]byte, error) {
 		return nil, wrap("read", p, err)
 	}
 	return data, nil
+}
+
+// ReadAt reads len(p) bytes of name at off (io.ReaderAt's contract).
+func (d *Dir) ReadAt(name string, p []byte, off int64) (int, error) {
+	path, err := d.path(name)
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, wrap("read", path, err)
+	}
+	defer f.Close()
+	n, err := f.ReadAt(p, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return n, wrap("read", path, err)
+	}
+	return n, err
+}
+
+// Truncate cuts name to size bytes. It needs no free space: recovery cuts a torn log tail
+// with it rather than rewriting the file.
+func (d *Dir) Truncate(name string, size int64) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return wrap("truncate", p, err)
+	}
+	if size < 0 || size > fi.Size() {
+		return wrap("truncate", p, fs.ErrInvalid)
+	}
+	if d.appendTo != nil && d.appendName == name {
+		return wrap("truncate", p, d.appendTo.Truncate(size))
+	}
+	return wrap("truncate", p, os.Truncate(p, size))
 }
 
 // WriteFile creates or truncates name and writes data.

@@ -36,7 +36,7 @@ func BenchmarkRun(b *testing.B) {
 		}
 		// As regwasm bench runs it: no saves inside the workload (netdata's test1 saved once,
 		// at its end).
-		if err := st.Configure([]byte("[registry]\n\tlog sync = save\n\tregistry save db every new entries = 0\n")); err != nil {
+		if _, err := st.Configure([]byte("[registry]\n\tlog sync = save\n\tregistry save db every new entries = 0\n")); err != nil {
 			b.Fatal(err)
 		}
 		var out []byte

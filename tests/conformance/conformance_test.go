@@ -94,13 +94,16 @@ func TestVectorsAsGenerated(t *testing.T) {
 }
 
 // TestCoverage checks that the vectors exercise what the suite promises: every action and
-// storage step, every status of search and switch refusals, EXPIRED set and cleared, and
-// malformed batches.
+// storage step, every status of search and switch refusals, EXPIRED set and cleared, the
+// machine-only access, and malformed batches.
 func TestCoverage(t *testing.T) {
 	seen := map[string]bool{}
 	note := func(s conformance.Step, r conformance.Response) {
 		seen[s.Do] = true
 		seen[fmt.Sprintf("%s %d", s.Do, r.Status)] = true
+		if s.Do == "access" && s.Flags != nil && *s.Flags&2 != 0 {
+			seen[fmt.Sprintf("access machine-only %d", r.Status)] = true
+		}
 		if strings.Contains(r.Body, `,1]`) {
 			seen["expired flag"] = true
 		}
@@ -123,7 +126,7 @@ func TestCoverage(t *testing.T) {
 	}
 	want := []string{"hello", "access", "delete", "search", "switch", "stats", "expire", "config", "check", "import", "export",
 		"batch", "save", "load", "reopen", "fresh", "put", "get", "error malformed", "expired flag",
-		"access 200", "access 400", "access 500", "delete 200", "delete 400", "search 200", "search 400", "search 404",
+		"access 200", "access 400", "access machine-only 200", "access machine-only 400", "delete 200", "delete 400", "search 200", "search 400", "search 404",
 		"switch 200", "switch 400", "switch 430", "switch 431", "switch 432", "switch 433", "switch 434",
 		"import 200", "import 400", "export 200", "export 400", "configure 200", "configure 400"}
 	var missing []string

@@ -53,21 +53,34 @@ func TestMain(m *testing.M) {
 func TestEquivalence(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	mod, err := host.Open(ctx, dir, host.WithCompilationCache(testCache))
+	// One clock for both sides: snapshots hold the time of their save.
+	now := time.Unix(1_700_000_000, 0)
+	clock := host.WithWalltime(func() time.Time { return now })
+	mod, err := host.Open(ctx, dir, host.WithCompilationCache(testCache), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mod.Close()
-	conf, err := os.ReadFile(filepath.Join(dir, "registry.conf.1"))
+	// The native store starts from the module's new files: the same registry GUID.
+	mem := &registry.MemStorage{}
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := &registry.MemStorage{}
-	if err := mem.WriteFile("registry.conf.1", conf); err != nil {
-		t.Fatal(err)
+	for _, e := range ents {
+		if registry.ValidName(e.Name()) != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mem.WriteFile(e.Name(), data); err != nil {
+			t.Fatal(err)
+		}
 	}
 	feed := &guidFeed{}
-	nat, err := registry.OpenStore(mem, &registry.Config{Rand: feed})
+	nat, err := registry.OpenStore(mem, &registry.Config{Rand: feed, Now: func() uint32 { return uint32(now.Unix()) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +112,7 @@ func TestEquivalence(t *testing.T) {
 	if requests < 3000 {
 		t.Fatalf("only %d requests", requests)
 	}
-	compareFile(t, "registry.log", dir, mem)
+	compareFiles(t, dir, mem)
 	var st registry.Stats
 	st = nat.Registry().Stats()
 	t.Logf("%d requests in %d batches: %+v", requests, batches, st)
@@ -111,7 +124,7 @@ func TestEquivalence(t *testing.T) {
 	if err := mod.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if mod, err = host.Open(ctx, dir, host.WithCompilationCache(testCache)); err != nil {
+	if mod, err = host.Open(ctx, dir, host.WithCompilationCache(testCache), clock); err != nil {
 		t.Fatal(err)
 	}
 	defer mod.Close()
@@ -140,8 +153,30 @@ func compareSave(t *testing.T, mod *host.Registry, nat *registry.Store, mem *reg
 	if mi.File != ni.File || mi.Seq != ni.Seq || mi.Bytes != ni.Bytes {
 		t.Fatalf("save: module %+v, native %+v", mi, ni)
 	}
-	compareFile(t, mi.File, dir, mem)
-	compareFile(t, "registry.log", dir, mem)
+	compareFiles(t, dir, mem)
+}
+
+// compareFiles compares every file of the registry (snapshots, log segments, config) the
+// module wrote with the native side's.
+func compareFiles(t *testing.T, dir string, mem *registry.MemStorage) {
+	t.Helper()
+	names, err := mem.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	onDisk := 0
+	for _, e := range ents {
+		if registry.ValidName(e.Name()) == nil {
+			onDisk++
+		}
+	}
+	if onDisk != len(names) {
+		t.Fatalf("the module's directory holds %d files, the native storage %v", onDisk, names)
+	}
+	for _, n := range names {
+		compareFile(t, n, dir, mem)
+	}
 }
 
 func compareFile(t *testing.T, name, dir string, mem *registry.MemStorage) {

@@ -152,7 +152,8 @@ test('static page, registry in the browser: machines grouped, delete confirmed, 
     assert.equal(list.find((r) => r.url === `${server.url}/`)?.usages, 2, 'the dashboard visited twice');
     assert.equal(await page.textContent('#stat-persons'), '1');
     assert.equal(await page.textContent('dd[data-key=storage]'), 'indexeddb');
-    assert.match((await page.textContent('dd[data-key=files]')) ?? '', /registry\.log/);
+    assert.match((await page.textContent('dd[data-key=files]')) ?? '', /registry\.log\.[123]/);
+    assert.match((await page.textContent('dd[data-key="last save"]')) ?? '', /ago.*registry\.db\.[123]/, 'the last save, after a reload too');
     const dashes = await page.$$eval('#chart polyline', (ps) => ps.map((p) => p.getAttribute('stroke-dasharray') ?? 'solid'));
     assert.equal(dashes.length, 2, 'two series in the chart');
     assert.notEqual(dashes[0], dashes[1], 'equal series stay distinguishable');

@@ -26,7 +26,7 @@ test('directory: open, access, close, reopen: the data is there', async () => {
   assert.equal(b.person, a.person);
   await reg.close();
   const names = await readdir(dir);
-  assert.ok(names.includes('registry.log'), `files: ${names}`);
+  assert.ok(names.includes('registry.log.1'), `files: ${names}`);
 
   // Without a save: the change log is replayed.
   const again = await openRegistry({ storage: dir });
@@ -75,7 +75,8 @@ test('hello, config and stats answer the JSON of ABI.md', async () => {
   assert.equal(config['max URL length'], 1024);
   assert.equal(config['machine guid'], hello.machine_guid);
   const stats = await reg.stats();
-  assert.deepEqual(Object.keys(stats.storage ?? {}).sort(), ['last_save', 'log_records', 'saved_seq', 'seq', 'snapshot']);
+  assert.deepEqual(Object.keys(stats.storage ?? {}).sort(), ['generation', 'last_save', 'log_bytes', 'log_records', 'mode', 'saved_seq', 'seq', 'snapshot']);
+  assert.equal(stats.storage?.snapshot, 'registry.db.1', 'a new registry starts with its empty snapshot');
   await reg.close();
 });
 
@@ -95,7 +96,7 @@ test('batch: many quiet accesses in one request', async () => {
 test('action failures are results; a malformed batch changes nothing', async () => {
   const reg = await openRegistry({ storage: 'memory' });
   const bad = await reg.access('', 'not-a-guid', 'http://x/', 'x');
-  assert.equal(bad.status, 500, 'netdata answers a failed access with 500');
+  assert.equal(bad.status, 400, 'a malformed machine is the client\'s error (netdata: 500)');
   assert.equal(bad.statusText, 'failed');
   assert.match(String(bad.error), /machine/);
   await assert.rejects(
@@ -113,7 +114,7 @@ test('action failures are results; a malformed batch changes nothing', async () 
 test('one directory cannot be opened twice in a process', async () => {
   const dir = join(tmp, 'twice');
   const reg = await openRegistry({ storage: dir });
-  await assert.rejects(openRegistry({ storage: dir }), (e) => e instanceof RegistryError && e.code === 'failed');
+  await assert.rejects(openRegistry({ storage: dir }), (e) => e instanceof RegistryError && e.code === 'locked');
   await reg.close();
   const again = await openRegistry({ storage: dir });
   await again.close();

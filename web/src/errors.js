@@ -10,12 +10,12 @@ export const CODES = Object.freeze({
 
 /**
  * @typedef {'malformed' | 'storage' | 'corrupt' | 'internal' | 'trap' | 'closed' | 'persist'
- *   | 'failed' | 'invalid' | 'aborted' | 'timeout'} ErrorCode
+ *   | 'failed' | 'locked' | 'invalid' | 'aborted' | 'timeout'} ErrorCode
  */
 
 /** Every code a RegistryError may carry. */
 export const ERROR_CODES = Object.freeze(
-  /** @type {ErrorCode[]} */ (['malformed', 'storage', 'corrupt', 'internal', 'trap', 'closed', 'persist', 'failed', 'invalid', 'aborted', 'timeout']),
+  /** @type {ErrorCode[]} */ (['malformed', 'storage', 'corrupt', 'internal', 'trap', 'closed', 'persist', 'failed', 'locked', 'invalid', 'aborted', 'timeout']),
 );
 
 /**
@@ -23,9 +23,10 @@ export const ERROR_CODES = Object.freeze(
  * `code` is one of: malformed, storage, corrupt, internal (the module's codes), trap (the
  * instance died and was replaced: the call's effects are those that reached the files),
  * closed, persist (the files could not be committed to IndexedDB), failed (no instance could
- * be started: a missing or broken registry.wasm or worker script), invalid (a wrong argument:
- * nothing was run), aborted (the call's AbortSignal fired), timeout (its `timeout` passed).
- * Errors at open carry what went wrong underneath as `cause`.
+ * be started: a missing or broken registry.wasm or worker script), locked (another registry,
+ * in any process of any host, holds the directory: the message names it), invalid (a wrong
+ * argument: nothing was run), aborted (the call's AbortSignal fired), timeout (its `timeout`
+ * passed). Errors at open carry what went wrong underneath as `cause`.
  */
 export class RegistryError extends Error {
   /**

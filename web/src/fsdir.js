@@ -301,7 +301,9 @@ class FsDirFd extends Fd {
     const name = flatName(path);
     if (name === null) return { ret: wasi.ERRNO_NOTCAPABLE, filestat: null };
     try {
-      return { ret: 0, filestat: filestat(fs.lstatSync(join(this.#path, name), { bigint: true })) };
+      // The directory itself through stat: its path may be a symlink (to a directory).
+      const st = name === '.' ? fs.statSync(this.#path, { bigint: true }) : fs.lstatSync(join(this.#path, name), { bigint: true });
+      return { ret: 0, filestat: filestat(st) };
     } catch (err) {
       return { ret: errno(err), filestat: null };
     }

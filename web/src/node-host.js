@@ -3,7 +3,7 @@
 // thread (engine: 'inline'). Requests of calls that wait together run as one module call: the
 // module syncs its change log once per call (one fsync each with directory storage, the cost
 // of a sequential call), so concurrent callers share it, as the Go server's group commit does.
-import { readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportNetdata, importNetdata, TEMP_FILE } from './backup.js';
 import { splitResponse } from './codec.js';
@@ -171,18 +171,13 @@ export class NodeHost {
     this.#engine.close();
   }
 
-  /** Closes and removes the registry's files, and its directory when that is left empty. */
+  /** Closes and removes the registry's files (node.js removes the directory when left empty). */
   destroy() {
     this.#engine.close();
     if (this.#memory) return;
     const dir = this.#options.storage;
     for (const name of readdirSync(dir)) {
       if (REGISTRY_FILE.test(name) || TEMP_FILE.test(name)) unlinkSync(join(dir, name));
-    }
-    try {
-      rmdirSync(dir);
-    } catch (err) {
-      if (/** @type {any} */ (err)?.code !== 'ENOTEMPTY' && /** @type {any} */ (err)?.code !== 'EEXIST') throw err;
     }
   }
 }

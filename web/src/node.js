@@ -3,11 +3,12 @@
 // browser_wasi_shim as in browsers; a directory is mounted through node:fs (real files, real
 // fsync: the module's crash safety holds as on any host; see fsdir.js for why not node:wasi),
 // 'memory' uses in-memory files.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { deterministic as checkDeterministic } from './deterministic.js';
 import { RegistryError } from './errors.js';
+import { lockDirectory } from './lock.js';
 import { NodeHost } from './node-host.js';
 import { Registry } from './registry.js';
 import { compileWasm } from './wasm-node.js';
@@ -15,9 +16,6 @@ import { describe, optionsObject, registryName } from './validate.js';
 
 export { Registry } from './registry.js';
 export { RegistryError } from './errors.js';
-
-/** @type {Set<string>} directories open in this process */
-const openDirs = new Set();
 
 /**
  * @typedef {object} NodeOpenOptions
@@ -59,32 +57,49 @@ export async function openRegistry(options) {
 }
 
 /**
- * A backend over directory `dir`: one per directory in this process.
+ * A backend over directory `dir`, which it locks (lock.js: one registry per directory, in any
+ * process of any host).
  * @param {string} dir
  * @param {(dir: string) => Promise<import('./registry.js').Backend>} start
  */
 async function dirBackend(dir, start) {
-  if (openDirs.has(dir)) throw new RegistryError('failed', `${dir} is already open in this process`);
+  let real;
   try {
     mkdirSync(dir, { recursive: true });
+    // The directory lock of every host, on the real directory: a symlinked one is mounted as
+    // its target.
+    real = realpathSync(dir);
   } catch (err) {
     throw new RegistryError('storage', `cannot use ${dir} as the registry's directory: ${err instanceof Error ? err.message : err}`, { cause: err });
   }
-  openDirs.add(dir);
-  // Room for the cross-process lock (lock.js): taken here, released with openDirs below.
-  const release = () => {
-    openDirs.delete(dir);
-  };
+  const lock = await lockDirectory(real);
   try {
-    const backend = await start(dir);
+    const backend = await start(real);
     const close = backend.close.bind(backend);
     const destroy = backend.destroy.bind(backend);
-    backend.close = () => close().finally(release);
-    backend.destroy = () => destroy().finally(release);
+    backend.close = () => close().finally(() => lock.release());
+    backend.destroy = () =>
+      destroy().finally(() => {
+        lock.release();
+        removeIfEmpty(real);
+      });
     return backend;
   } catch (err) {
-    release();
+    lock.release();
     throw err;
+  }
+}
+
+/**
+ * Removes a destroyed registry's directory when nothing else is left in it.
+ * @param {string} dir
+ */
+function removeIfEmpty(dir) {
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    const code = /** @type {{code?: string}} */ (err)?.code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw err;
   }
 }
 

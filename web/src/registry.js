@@ -322,8 +322,9 @@ export class Registry {
 
   /**
    * Changes settings from netdata.conf text: the keys of its `[registry]` section
-   * (`key = value`, yes/no), stored with the registry's files. Answers the settings now in
-   * force; unknown keys or bad values are refused (status 400) and change nothing.
+   * (`key = value`, yes/no, durations), stored with the registry's files. Answers the settings
+   * now in force, the lines not applied (keys regwasm does not use, unknown keys) under
+   * `ignored`; a bad value of a key regwasm uses is refused (status 400) and changes nothing.
    * @param {string} conf
    * @param {CallOptions} [options]
    */

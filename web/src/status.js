@@ -19,8 +19,9 @@ import { decodeResponse, encodeRequest } from './codec.js';
  * @property {string | null} snapshot the snapshot file the registry was loaded from or last
  *   saved to (null before the first save)
  * @property {Record<string, unknown> | null} module the module's own storage figures:
- *   `{snapshot, seq, saved_seq, last_save, log_records}` (last_save in unix seconds), and
- *   `save_error` when the last save failed
+ *   `{mode, snapshot, generation, seq, saved_seq, last_save, log_records, log_bytes}`
+ *   (last_save in unix seconds: the snapshot's own save time), and `save_error` when the last
+ *   save failed
  * @property {SaveInfo | null} lastSave the last save: this session's, else the one the
  *   snapshot records (null when none is known)
  * @property {number | null} lastCommit ms since the epoch of the last committed change

@@ -94,7 +94,10 @@ export type Status =
   /** switch: the person to switch to never accessed the machine. */
   | 434
   /** The action failed: an invalid machine GUID, storage failure, ... */
-  | 500;
+  | 500
+  /** A change refused while writes are stopped after a failed write (`error` says why); the
+   * registry resumes by itself. */
+  | 503;
 
 /**
  * One entry of a `urls` list: [machine GUID, URL, last access in MILLISECONDS since the epoch
@@ -146,15 +149,23 @@ export interface SwitchResult extends ResultBase {
   person_guid?: string;
 }
 
-/** The module's figures about its files; `last_save` in unix SECONDS (0: none known). */
+/** The module's figures about its files. */
 export interface ModuleStorage {
+  mode: 'write' | 'read-only' | 'salvage';
   snapshot: string;
+  generation: number;
   seq: number;
   saved_seq: number;
+  /** Unix SECONDS the snapshot was written (it survives a reopen); 0: never. */
   last_save: number;
   log_records: number;
+  log_bytes: number;
   /** Present when the last save failed. */
   save_error?: string;
+  /** Why changes are refused (status 503) after a failed write; the registry resumes by itself. */
+  write_error?: string;
+  /** What the load found and repaired. */
+  notes?: string[];
 }
 
 export interface StatsResult extends ResultBase {
@@ -177,6 +188,8 @@ export interface ExpireResult extends ResultBase {
 
 /** netdata's `[registry]` settings, by netdata.conf key (`enabled`, `max URL length`, ...). */
 export interface ConfigResult extends ResultBase {
+  /** configure: the lines not applied (keys regwasm does not use, unknown keys, lines without `=`). */
+  ignored?: { line: number; key: string; why: string }[];
   [key: string]: unknown;
 }
 
@@ -363,7 +376,8 @@ export declare class Registry {
   /** The settings (netdata's `[registry]` keys and values). */
   config(options?: CallOptions): Promise<ConfigResult>;
   /** Changes settings from netdata.conf text (its `[registry]` keys), stored with the files.
-   * Unknown keys or bad values: status 400, nothing changes. */
+   * Lines not applied are listed under `ignored`; a bad value of a key regwasm uses: status
+   * 400, nothing changes. */
   configure(conf: string, options?: CallOptions): Promise<ConfigResult>;
   /** Verifies every file. */
   check(options?: CallOptions): Promise<CheckResult>;
@@ -402,6 +416,8 @@ export type ErrorCode =
   | 'persist'
   /** Nothing could be started: registry.wasm or the worker script missing or broken. */
   | 'failed'
+  /** Another registry, in any process of any host, holds the directory (the message names it). */
+  | 'locked'
   /** A wrong argument: nothing ran. */
   | 'invalid'
   /** The call's signal aborted. */

@@ -19,6 +19,7 @@ const maxRequestURI = 8 << 10
 // action is one registry request for the module: netdata's cookie and parameters.
 type action struct {
 	op                        host.Op
+	machineOnly               bool // access: netdata's cookie-check access, no person
 	person, machine, url, arg string
 }
 
@@ -122,25 +123,35 @@ func (a *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !a.set.Enabled && op != host.OpHello {
-		// netdata answers the actions of a disabled registry with 200 and status "disabled";
-		// hello still works, so that dashboards learn which registry to announce.
-		a.writeJSON(w, http.StatusOK, a.header(name, "disabled"))
+		// netdata answers the actions of a disabled registry with 200, status "disabled" and
+		// the registry to use; hello still works, so that dashboards learn which one.
+		a.writeJSON(w, http.StatusOK, a.announcing(a.header(name, "disabled"), r))
+		return
+	}
+	if op == host.OpHello {
+		// Answered here, not by the module: the registry to announce may be this server as
+		// the request reached it.
+		a.writeJSON(w, http.StatusOK, a.announcing(a.header(name, "ok"), r))
 		return
 	}
 	person := personOf(r)
-	if op == host.OpAccess && a.set.VerifyCookies && person == "" {
-		a.redirect(w)
-		return
-	}
-	if person == dummyPerson {
+	// netdata's cookie check: an access without identity records the machine and its URL
+	// only (which validates them first), and is answered with a redirect.
+	cookieCheck := op == host.OpAccess && a.set.VerifyCookies && person == ""
+	if op == host.OpAccess && person == dummyPerson {
 		// The browser kept the test cookie: it supports cookies, and is a new person.
 		person = ""
 	}
-	act := action{op: op, person: person, machine: param(q, "machine"), url: param(q, "url"), arg: param(q, actionArg[name])}
+	act := action{op: op, machineOnly: cookieCheck, person: person, machine: param(q, "machine"), url: param(q, "url"), arg: param(q, actionArg[name])}
 	ans, err := a.reg.do(r.Context(), act)
 	if err != nil {
 		a.log.Error("registry request failed", "action", name, "err", err)
-		a.fail(w, http.StatusInternalServerError, name, "registry failure")
+		status, reason := registryFailure(err)
+		a.fail(w, status, name, reason)
+		return
+	}
+	if cookieCheck && ans.status == http.StatusOK {
+		a.redirect(w, r)
 		return
 	}
 	if ans.status == http.StatusOK && ans.person != "" && (op == host.OpAccess || op == host.OpSwitch) {
@@ -150,14 +161,23 @@ func (a *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // redirect answers an access without any identity while "verify browser cookies support" is
-// on: the dummy person's cookie and status "redirect", so that the dashboard asks again and
-// shows whether the cookie came back. Nothing is recorded.
-func (a *registryAPI) redirect(w http.ResponseWriter) {
-	body := a.header("access", "redirect")
+// on, once the machine and its URL are recorded: the dummy person's cookie and status
+// "redirect", so that the dashboard asks again and shows whether the cookie came back.
+func (a *registryAPI) redirect(w http.ResponseWriter, r *http.Request) {
+	body := a.announcing(a.header("access", "redirect"), r)
 	body["person_guid"] = dummyPerson
-	body["registry"] = a.set.Announce
 	a.cookies.set(w.Header(), dummyPerson, a.now())
 	a.writeJSON(w, http.StatusOK, body)
+}
+
+// announcing adds "registry": the registry to announce, "registry to announce" or, when that
+// is not set, this server as the request reached it (selfURL).
+func (a *registryAPI) announcing(body jsonHeader, r *http.Request) jsonHeader {
+	body["registry"] = a.set.Announce
+	if a.set.Announce == "" {
+		body["registry"] = selfURL(r)
+	}
+	return body
 }
 
 // serveStats answers GET /api/v1/registry/stats (and ?action=stats) with the module's
@@ -174,7 +194,8 @@ func (a *registryAPI) serveStats(w http.ResponseWriter, r *http.Request) {
 	ans, err := a.reg.do(r.Context(), action{op: host.OpStats})
 	if err != nil {
 		a.log.Error("stats failed", "err", err)
-		a.fail(w, http.StatusInternalServerError, "stats", "registry failure")
+		status, reason := registryFailure(err)
+		a.fail(w, status, "stats", reason)
 		return
 	}
 	a.writeRaw(w, ans.status, ans.body)
@@ -225,7 +246,7 @@ func (a *registryAPI) writeJSON(w http.ResponseWriter, status int, body jsonHead
 
 func (a *registryAPI) writeRaw(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", "application/json; charset=utf-8") // netdata's
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/regwasm/regwasm/host"
 )
@@ -17,14 +16,12 @@ type moduleRegistry struct {
 	commits *groupCommit
 }
 
-// openRegistry opens dir with the compilation cache in the user's cache directory, so that
-// only the first start of a build compiles the module. A directory another process serves
-// is refused (host.ErrLocked).
-func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
-	var opts []host.Option
-	if cache, err := os.UserCacheDir(); err == nil {
-		opts = append(opts, host.WithCompilationCache(filepath.Join(cache, "regwasm", "wazero")))
-	}
+// openRegistry opens dir with the compilation cache in the user's cache directory (host's
+// default), so that only the first start of a build compiles the module; where that cache
+// cannot be made, the module is compiled in every start and host says so once, on opts'
+// logger (host.WithLogger) or slog's default. A directory another process serves is refused
+// (host.ErrLocked).
+func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*moduleRegistry, error) {
 	reg, err := host.Open(ctx, dir, opts...)
 	if err != nil {
 		if errors.Is(err, host.ErrLocked) {
@@ -37,7 +34,7 @@ func openRegistry(ctx context.Context, dir string) (*moduleRegistry, error) {
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
-	r, err := m.commits.do(ctx, host.Request{Op: a.op, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
 	return answer{status: r.Status, person: r.Person, body: r.Body}, err
 }
 
@@ -65,15 +62,17 @@ func (m *moduleRegistry) settings(ctx context.Context) ([]byte, error) {
 }
 
 // configure applies a netdata.conf file's [registry] section; a bad file changes nothing.
-func (m *moduleRegistry) configure(ctx context.Context, file string) error {
+// It returns the lines it ignored.
+func (m *moduleRegistry) configure(ctx context.Context, file string) ([]host.IgnoredLine, error) {
 	text, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := m.reg.Configure(ctx, string(text)); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	set, err := m.reg.Configure(ctx, string(text))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return nil
+	return set.Ignored, nil
 }
 
 func (m *moduleRegistry) save(ctx context.Context) error {

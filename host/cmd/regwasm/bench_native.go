@@ -46,7 +46,7 @@ func newNativeTarget(persons int, logSync string) (*nativeTarget, error) {
 		t.store, err = registry.OpenStore(t.dir, nil)
 	}
 	if err == nil {
-		err = t.store.Configure([]byte(logSyncConf(logSync)))
+		_, err = t.store.Configure([]byte(logSyncConf(logSync)))
 	}
 	if err != nil {
 		t.close()
@@ -110,7 +110,7 @@ func (t *nativeTarget) saveLoad(r *hostResults) error {
 	// snapshot to nowhere, as a save streams it to its file; decoding reads the file the
 	// save wrote (the reading not timed).
 	t0 = time.Now()
-	if _, err := t.store.Registry().WriteSnapshot(info.Seq, func([]byte) error { return nil }); err != nil {
+	if _, err := t.store.Registry().WriteSnapshot(&registry.SnapshotHeader{Seq: info.Seq}, func([]byte) error { return nil }); err != nil {
 		return err
 	}
 	r.EncodeSeconds = time.Since(t0).Seconds()

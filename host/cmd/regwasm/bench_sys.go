@@ -108,7 +108,7 @@ func logBatchBytes(dir string, batch int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	before := st.Check().LogBytes
+	before := st.Info().LogBytes
 	machine := "01234567-89ab-7def-8123-456789abcdef"
 	var b []byte
 	for i := range batch {
@@ -117,7 +117,7 @@ func logBatchBytes(dir string, batch int) (int, error) {
 	if _, err := st.Handle(b, nil); err != nil {
 		return 0, err
 	}
-	return st.Check().LogBytes - before, nil
+	return int(st.Info().LogBytes - before), nil
 }
 
 // probeSync measures appends of a typical batch's size followed by fsync in a temporary

@@ -20,19 +20,18 @@ type checkResult struct {
 	Dir     string            `json:"dir"`
 	Healthy bool              `json:"healthy"`
 	Files   []checkedFile     `json:"files"`
-	Report  *host.CheckReport `json:"report,omitempty"` // the module's op check, nil if it could not load
-	// LoadError is why the module could not open the files, "" if it could.
-	LoadError string `json:"load_error,omitempty"`
-	// LoadRepairs are the changes opening the files made to the copy (a torn log tail cut,
-	// a torn first save dropped): what the next start of a server will do to the real files.
-	LoadRepairs []string        `json:"load_repairs,omitempty"`
-	Settings    json.RawMessage `json:"settings,omitempty"`
+	Report  *host.CheckReport `json:"report"`
+	// Holder names the live registry that holds the directory (the check still reads it:
+	// snapshots are immutable and the log only grows), "" if none.
+	Holder   string          `json:"holder,omitempty"`
+	Settings json.RawMessage `json:"settings,omitempty"`
 }
 
 type checkedFile struct {
-	Name  string `json:"name"`
-	Bytes int64  `json:"bytes"`
-	CRC32 string `json:"crc32"` // IEEE, hex: tells copies apart when comparing directories
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	CRC32  string `json:"crc32"` // IEEE, hex: tells copies apart when comparing directories
+	Status string `json:"status"`
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,11 +60,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// checkDir verifies a data directory without changing it. The module's load repairs files
-// (it cuts a torn log tail, drops a torn first save) and the module cannot check what it
-// could not load, so the check runs on a private copy: the real files are only read, under
-// the directory's lock so that no server writes them meanwhile. A directory a running server
-// holds is reported as locked, not copied half-written.
+// checkDir verifies a data directory without changing a byte of it and without its lock: the
+// module, opened only to check (host.CheckDir), reads every file, verifies it and says what
+// an open would load and whether anything acknowledged is lost. It works on a directory a
+// running server holds, and on one too damaged to open.
 func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -74,123 +72,85 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	unlock, err := lockForReading(dir)
+	rep, err := host.CheckDir(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "regwasm-check-")
-	if err != nil {
-		unlock()
-		return nil, err
+	res := &checkResult{Dir: dir, Report: &rep, Healthy: rep.Healthy}
+	if err := host.CheckLock(dir); errors.Is(err, host.ErrLocked) {
+		res.Holder = err.Error()
 	}
-	defer os.RemoveAll(tmp)
-	res := &checkResult{Dir: dir}
-	res.Files, err = copyRegistryFiles(dir, tmp)
-	unlock()
-	if err != nil {
-		return nil, err
-	}
-	reg, err := openRegistry(ctx, tmp)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return nil, err
+	for _, f := range rep.Files {
+		cf := checkedFile{Name: f.Name, Bytes: f.Bytes, Status: f.Status}
+		if sum, err := fileCRC(filepath.Join(dir, f.Name)); err == nil {
+			cf.CRC32 = sum
 		}
-		res.LoadError = err.Error()
-		return res, nil
+		res.Files = append(res.Files, cf)
 	}
-	defer reg.close(ctx)
-	res.LoadRepairs = compareCopy(res.Files, tmp)
-	rep, err := reg.reg.Check(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("op check: %w", err)
-	}
-	res.Report = &rep
-	if conf, err := reg.settings(ctx); err == nil {
+	if conf, err := readSettings(ctx, dir); err == nil {
 		res.Settings = conf
 	}
-	res.Healthy = rep.Healthy && len(res.LoadRepairs) == 0
 	return res, nil
 }
 
-// copyRegistryFiles copies every regular file of dir but the lock into tmp and returns their
-// names, sizes and checksums.
-func copyRegistryFiles(dir, tmp string) ([]checkedFile, error) {
-	entries, err := os.ReadDir(dir)
+// readSettings reads the settings of dir read-only, "" when the registry cannot be opened.
+func readSettings(ctx context.Context, dir string) (json.RawMessage, error) {
+	r, err := host.Open(ctx, dir, host.WithReadOnly())
 	if err != nil {
 		return nil, err
 	}
-	var files []checkedFile
-	for _, e := range entries {
-		if !e.Type().IsRegular() || e.Name() == host.LockName {
-			continue
-		}
-		f, err := copyWithCRC(filepath.Join(dir, e.Name()), filepath.Join(tmp, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
+	defer r.Close()
+	resp, err := r.Do(ctx, []host.Request{{Op: host.OpConfig}})
+	if err != nil {
+		return nil, err
 	}
-	return files, nil
+	return resp[0].Body, nil
 }
 
-func copyWithCRC(src, dst string) (checkedFile, error) {
-	in, err := os.Open(src)
+func fileCRC(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return checkedFile{}, err
+		return "", err
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return checkedFile{}, err
-	}
+	defer f.Close()
 	h := crc32.NewIEEE()
-	n, err := io.Copy(io.MultiWriter(out, h), in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
 	}
-	return checkedFile{Name: filepath.Base(src), Bytes: n, CRC32: fmt.Sprintf("%08x", h.Sum32())}, err
-}
-
-// compareCopy lists what opening changed in the copy.
-func compareCopy(before []checkedFile, tmp string) []string {
-	var repairs []string
-	for _, f := range before {
-		st, err := os.Stat(filepath.Join(tmp, f.Name))
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			repairs = append(repairs, fmt.Sprintf("removes %s (%d bytes)", f.Name, f.Bytes))
-		case err == nil && st.Size() < f.Bytes:
-			repairs = append(repairs, fmt.Sprintf("cuts %d torn bytes off %s", f.Bytes-st.Size(), f.Name))
-		}
-	}
-	return repairs
+	return fmt.Sprintf("%08x", h.Sum32()), nil
 }
 
 func printCheck(w io.Writer, r *checkResult) {
 	fmt.Fprintf(w, "directory %s\n", r.Dir)
+	if r.Holder != "" {
+		fmt.Fprintf(w, "  in use: %s (checked read-only)\n", r.Holder)
+	}
 	if len(r.Files) == 0 {
-		fmt.Fprintln(w, "  no files: an empty registry")
+		fmt.Fprintln(w, "  no files: no registry here yet")
 	}
 	for _, f := range r.Files {
-		fmt.Fprintf(w, "  %-28s %12d bytes  crc32 %s\n", f.Name, f.Bytes, f.CRC32)
+		fmt.Fprintf(w, "  %-18s %12d bytes  crc32 %s  %s\n", f.Name, f.Bytes, f.CRC32, f.Status)
 	}
-	if r.LoadError != "" {
-		fmt.Fprintf(w, "load:     FAILED: %s\n", r.LoadError)
+	rep := r.Report
+	fmt.Fprintf(w, "open:     %s\n", rep.Open)
+	printFileCheck(w, "snapshot", rep.Snapshot)
+	printFileCheck(w, "config", rep.Config)
+	fmt.Fprintf(w, "log:      %d records to replay, %d bytes", rep.Log.Records, rep.Log.Bytes)
+	if rep.Log.TornTail > 0 {
+		fmt.Fprintf(w, ", an unfinished append of %d bytes (an open cuts it)", rep.Log.TornTail)
 	}
-	if rep := r.Report; rep != nil {
-		printFileCheck(w, "snapshot", rep.Snapshot)
-		printFileCheck(w, "config", rep.Config)
-		fmt.Fprintf(w, "log:      %d records, %d bytes", rep.Log.Records, rep.Log.Bytes)
-		if rep.Log.TornTail > 0 {
-			fmt.Fprintf(w, ", torn tail of %d bytes", rep.Log.TornTail)
-		}
-		if rep.Log.Error != "" {
-			fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)
-		}
-		fmt.Fprintln(w)
+	if rep.Log.Error != "" {
+		fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)
 	}
-	for _, s := range r.LoadRepairs {
-		fmt.Fprintf(w, "repair:   loading %s\n", s)
+	fmt.Fprintln(w)
+	for _, p := range rep.Problems {
+		fmt.Fprintf(w, "problem:  %s\n", p)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "note:     %s\n", n)
+	}
+	if rep.Loss != "" {
+		fmt.Fprintf(w, "LOSS:     %s\n          an open refuses this directory; regwasm recover DIR OUTDIR salvages what verifies\n", rep.Loss)
 	}
 	if len(r.Settings) > 0 {
 		var m map[string]any
@@ -203,9 +163,12 @@ func printCheck(w io.Writer, r *checkResult) {
 			}
 		}
 	}
-	if r.Healthy {
+	switch {
+	case r.Healthy:
 		fmt.Fprintln(w, "healthy")
-	} else {
+	case rep.Loss == "":
+		fmt.Fprintln(w, "NOT healthy (nothing acknowledged is lost: an open recovers exactly)")
+	default:
 		fmt.Fprintln(w, "NOT healthy")
 	}
 }

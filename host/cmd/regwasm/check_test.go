@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/regwasm/regwasm/host"
 )
 
 // makeDataDir writes a registry with a snapshot and log records after it, as a server that
@@ -31,14 +33,28 @@ func makeDataDir(t *testing.T) string {
 	return dir
 }
 
-// snapshotFile returns the path of the one snapshot in dir.
+// snapshotFile returns the path of the newest snapshot in dir (the last save's).
 func snapshotFile(t *testing.T, dir string) string {
 	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(dir, "registry.db.*"))
-	if len(m) != 1 {
-		t.Fatalf("snapshots %v", m)
+	rep, err := host.CheckDir(t.Context(), dir)
+	if err != nil || rep.Snapshot.Chosen == "" {
+		t.Fatalf("check: %v %+v", err, rep)
 	}
-	return m[0]
+	return filepath.Join(dir, rep.Snapshot.Chosen)
+}
+
+// currentLog returns the path of the log segment appends go to (the one with records).
+func currentLog(t *testing.T, dir string) string {
+	t.Helper()
+	rep, err := host.CheckDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.LastIndex(rep.Open, "registry.log.")
+	if i < 0 {
+		t.Fatalf("no log segment in %q", rep.Open)
+	}
+	return filepath.Join(dir, rep.Open[i:i+len("registry.log.1")])
 }
 
 // readAll returns every file of dir, to show that check changed none.
@@ -74,7 +90,8 @@ func TestCheckHealthy(t *testing.T) {
 		t.Fatalf("exit %d\n%s", rc, out)
 	}
 	snap := filepath.Base(snapshotFile(t, dir))
-	for _, want := range []string{"snapshot: " + snap + " (found .", "log:      3 records", "crc32 ", "allow from = *",
+	for _, want := range []string{"snapshot: " + snap + " (generation 2", "log:      2 records to replay", "crc32 ", "allow from = *",
+		"unused (the previous generation",
 		"registry save db every new entries = 1000000"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
@@ -91,36 +108,37 @@ func TestCheckHealthy(t *testing.T) {
 
 func TestCheckDamagedFiles(t *testing.T) {
 	tests := []struct {
-		name   string
-		damage func(t *testing.T, dir string)
-		want   []string
+		name    string
+		damage  func(t *testing.T, dir string)
+		healthy bool
+		want    []string
 	}{
 		{"torn snapshot", func(t *testing.T, dir string) {
 			f := snapshotFile(t, dir)
 			b, _ := os.ReadFile(f)
 			writeFile(t, f, string(b[:len(b)/2]))
-		}, []string{"load:     FAILED", "corrupt"}},
+		}, false, []string{"cut short after its save finished", "nothing acknowledged is lost"}},
 		{"bit-flipped snapshot", func(t *testing.T, dir string) {
 			f := snapshotFile(t, dir)
 			b, _ := os.ReadFile(f)
 			b[len(b)/3] ^= 0x10
 			writeFile(t, f, string(b))
-		}, []string{"load:     FAILED", "corrupt"}},
+		}, false, []string{"checksum mismatch", "does not verify", "nothing acknowledged is lost"}},
 		{"torn log tail", func(t *testing.T, dir string) {
-			f, err := os.OpenFile(filepath.Join(dir, "registry.log"), os.O_APPEND|os.O_WRONLY, 0)
+			f, err := os.OpenFile(currentLog(t, dir), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// The start of a record that never finished: a crash mid-append.
 			f.Write([]byte{0x07, 0x00, 0x00})
 			f.Close()
-		}, []string{"torn bytes off registry.log"}},
+		}, true, []string{"an unfinished append of 3 bytes"}},
 		{"bit-flipped log", func(t *testing.T, dir string) {
-			f := filepath.Join(dir, "registry.log")
+			f := currentLog(t, dir)
 			b, _ := os.ReadFile(f)
-			b[len(b)/2] ^= 0x01
+			b[40] ^= 0x01
 			writeFile(t, f, string(b))
-		}, []string{"registry.log"}},
+		}, false, []string{"damaged at offset 32", "LOSS:", "regwasm recover"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +146,8 @@ func TestCheckDamagedFiles(t *testing.T) {
 			tt.damage(t, dir)
 			before := readAll(t, dir)
 			rc, out := runCheckCmd(t, dir)
-			if rc != 1 || !strings.HasSuffix(out, "NOT healthy\n") {
+			if tt.healthy && (rc != 0 || !strings.HasSuffix(out, "healthy\n") || strings.Contains(out, "NOT")) ||
+				!tt.healthy && (rc != 1 || !strings.Contains(out, "NOT healthy")) {
 				t.Fatalf("exit %d\n%s", rc, out)
 			}
 			for _, w := range tt.want {
@@ -142,15 +161,20 @@ func TestCheckDamagedFiles(t *testing.T) {
 					t.Fatalf("check changed %s", name)
 				}
 			}
+			if len(after) != len(before) {
+				t.Fatal("check created or removed files")
+			}
 		})
 	}
 }
 
-func TestCheckRefusesLockedDir(t *testing.T) {
+// TestCheckLiveDir: check reads a directory a running registry holds, without its lock, and
+// says who holds it; a missing directory is an error and is not created.
+func TestCheckLiveDir(t *testing.T) {
 	dir := makeDataDir(t)
 	openTestRegistry(t, dir) // a running server
 	rc, out := runCheckCmd(t, dir)
-	if rc != 1 || !strings.Contains(out, "locked") {
+	if rc != 0 || !strings.Contains(out, "in use: ") || !strings.HasSuffix(out, "healthy\n") {
 		t.Fatalf("exit %d\n%s", rc, out)
 	}
 	if rc, out := runCheckCmd(t, filepath.Join(dir, "missing")); rc != 1 || !strings.Contains(out, "no such file") {

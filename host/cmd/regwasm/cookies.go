@@ -11,13 +11,16 @@ const (
 	// dummyPerson is netdata's REGISTRY_VERIFY_COOKIES_GUID: the cookie of the redirect that
 	// tests whether the browser keeps cookies. It never becomes a person.
 	dummyPerson = "11111111-2222-3333-4444-555555555555"
-	// guidLength is how much of a cookie or token netdata reads (UUID_STR_LEN - 1).
+	// guidLength is how much of a cookie netdata reads (UUID_STR_LEN - 1).
 	guidLength = 36
+	// maxCookieDays is the module's largest "registry expire idle persons" (100 years).
+	maxCookieDays = 36500
 )
 
 // personOf returns the person GUID a request carries: the value of the first
-// netdata_registry_id cookie, else a bearer token, else "". Like netdata it reads at most 36
-// characters; the module decides whether they name a known person.
+// netdata_registry_id cookie, else "". Like netdata it reads at most 36 characters; the
+// module decides whether they name a known person. (netdata also takes the person from a
+// bearer token, but only one it issued and verified; regwasm issues none.)
 func personOf(r *http.Request) string {
 	for _, line := range r.Header.Values("Cookie") {
 		for part := range strings.SplitSeq(line, ";") {
@@ -25,10 +28,6 @@ func personOf(r *http.Request) string {
 				return cut(strings.Trim(v, `"`), guidLength)
 			}
 		}
-	}
-	auth := r.Header.Get("Authorization")
-	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
-		return cut(strings.TrimSpace(auth[7:]), guidLength)
 	}
 	return ""
 }
@@ -53,7 +52,10 @@ type cookiePolicy struct {
 // domain is set. They are written by hand because net/http's Cookie would add its own
 // attributes and refuses none of netdata's.
 func (c cookiePolicy) set(h http.Header, guid string, now time.Time) {
-	expires := now.Add(time.Duration(c.expireDays) * 24 * time.Hour).UTC().Format(http.TimeFormat)
+	// The module clamps the setting; this keeps any value from overflowing the Duration
+	// (at 106,752 days the cookie's Expires went back to 1842).
+	days := min(max(c.expireDays, 1), maxCookieDays)
+	expires := now.UTC().AddDate(0, 0, int(days)).Format(http.TimeFormat)
 	base := cookieName + "=" + guid + "; Expires=" + expires
 	domains := []string{""}
 	if c.domain != "" {

@@ -109,7 +109,7 @@ func expectStatus(t *testing.T, w *httptest.ResponseRecorder, code int, status s
 	if w.Code != code || b.Status != status {
 		t.Fatalf("got %d %q, want %d %q; body %s", w.Code, b.Status, code, status, w.Body.String())
 	}
-	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+	if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		t.Fatalf("Content-Type %q", ct)
 	}
 	return b

@@ -62,7 +62,7 @@ func TestDefaultDir(t *testing.T) {
 	}
 	// stats on the default directory of a first run: an empty registry.
 	rc, out := runCmd(t, "stats")
-	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot none yet") {
+	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot registry.db.1, change 0") {
 		t.Fatalf("stats: exit %d\n%s", rc, out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/regwasm/regwasm/host"
@@ -41,15 +42,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir)
+	reg, err := openRegistry(ctx, dir, host.WithLogger(log))
 	if err != nil {
 		return err
 	}
 	if *confFlag != "" {
-		if err := reg.configure(ctx, *confFlag); err != nil {
+		ignored, err := reg.configure(ctx, *confFlag)
+		if err != nil {
 			_ = reg.close(context.WithoutCancel(ctx))
 			return err
 		}
+		logIgnored(log, *confFlag, ignored)
 	}
 	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
 	if err != nil {
@@ -66,7 +69,44 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		web = "not built"
 	}
 	fmt.Fprintf(stdout, "regwasm: registry %s on http://%s/api/v1/registry (dashboard: %s)\n", dir, ln.Addr(), web)
+	fmt.Fprintln(stdout, "regwasm: "+announcement(srv.api.set.Announce, ln.Addr().String()))
+	if srv.api.set.Announce == netdataPublicRegistry {
+		log.Warn("browsers following this registry's redirect leave it for netdata's public registry: " +
+			"\"registry to announce\" is netdata's default for agents (an earlier regwasm stored it); " +
+			"set it empty in the [registry] of --config to announce this server")
+	}
 	return srv.run(ctx, ln, *saveEvery)
+}
+
+// netdataPublicRegistry is netdata's default "registry to announce", for agents.
+const netdataPublicRegistry = "https://registry.my-netdata.io"
+
+// announcement says at startup which registry hello and the cookie-check redirect announce.
+func announcement(announce, addr string) string {
+	if announce != "" {
+		return "announces " + announce + " (registry to announce)"
+	}
+	return "announces itself: the scheme and host each request reached, e.g. http://" + addr +
+		" (X-Forwarded-Proto and X-Forwarded-Host behind a proxy; set \"registry to announce\" to fix one)"
+}
+
+// logIgnored lists, once, the [registry] lines of the netdata.conf that were not applied:
+// keys netdata reads that regwasm does not use, on one line, then each unknown key.
+func logIgnored(log *slog.Logger, file string, ignored []host.IgnoredLine) {
+	var notUsed []string
+	for _, n := range ignored {
+		switch {
+		case n.Why == "not used by regwasm":
+			notUsed = append(notUsed, fmt.Sprintf("%q (line %d)", n.Key, n.Line))
+		case n.Key != "":
+			log.Warn(fmt.Sprintf("%s line %d: [registry] %q: %s", file, n.Line, n.Key, n.Why))
+		default:
+			log.Warn(fmt.Sprintf("%s line %d: [registry]: %s", file, n.Line, n.Why))
+		}
+	}
+	if len(notUsed) > 0 {
+		log.Info(fmt.Sprintf("%s: [registry] keys not used by regwasm: %s", file, strings.Join(notUsed, ", ")))
+	}
 }
 
 // server is `regwasm serve`: the registry API and the dashboard over one registry.

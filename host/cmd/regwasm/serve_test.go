@@ -125,9 +125,10 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if _, err := c.Get(base + "/"); err == nil {
 		t.Fatal("still serving after shutdown")
 	}
-	// The directory is free again (the registry was closed) and holds a snapshot.
+	// The directory is free again (the registry was closed) and holds the last save's
+	// snapshot and the one before it (kept until the next save, as redundancy).
 	snaps, _ := filepath.Glob(filepath.Join(dir, "registry.db.*"))
-	if len(snaps) != 1 {
+	if len(snaps) != 2 {
 		t.Fatalf("snapshots %v", snaps)
 	}
 	reg2 := openTestRegistry(t, dir)

@@ -11,7 +11,7 @@ type serverSettings struct {
 	Enabled        bool   `json:"enabled"`
 	ExpireDays     int64  `json:"registry expire idle persons"`
 	Domain         string `json:"registry domain"`
-	Announce       string `json:"registry to announce"`
+	Announce       string `json:"registry to announce"` // "": this server, as requests reach it
 	Hostname       string `json:"registry hostname"`
 	VerifyCookies  bool   `json:"verify browser cookies support"`
 	SameSiteSecure bool   `json:"enable cookies SameSite and Secure"`
@@ -22,8 +22,8 @@ type serverSettings struct {
 
 // defaultServerSettings are netdata's defaults, used for keys the module does not answer.
 func defaultServerSettings() serverSettings {
-	return serverSettings{Enabled: true, ExpireDays: 365, Announce: "https://registry.my-netdata.io",
-		Hostname: "regwasm", VerifyCookies: true, SameSiteSecure: true, AllowFrom: "*"}
+	return serverSettings{Enabled: true, ExpireDays: 365, Hostname: "regwasm", VerifyCookies: true,
+		SameSiteSecure: true, AllowFrom: "*"}
 }
 
 // parseServerSettings reads the module's config answer over netdata's defaults.
