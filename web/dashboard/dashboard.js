@@ -389,9 +389,17 @@ class Dashboard {
     );
     const st = o.storage;
     const health = $('#health');
-    const bad = st.save_error || (o.check && !o.check.healthy);
+    const bad = st.write_error || st.save_error || (o.check && !o.check.healthy);
     health.className = bad ? 'health bad' : 'health ok';
-    health.textContent = st.save_error ? `save failing: ${st.save_error}` : o.check ? (o.check.healthy ? 'healthy: every file verified' : 'problems found: see the check below') : 'healthy (saves succeed)';
+    health.textContent = st.write_error
+      ? `writes stopped (changes refused until they resume): ${st.write_error}`
+      : st.save_error
+        ? `save failing: ${st.save_error}`
+        : o.check
+          ? o.check.healthy
+            ? 'healthy: every file verified'
+            : 'problems found: see the check below'
+          : 'healthy (writes and saves succeed)';
     /** @type {[string, string | Node][]} */
     const items = [
       ['last save', st.last_save ? el('span', {}, [when(st.last_save), st.snapshot ? ` (${st.snapshot})` : '']) : 'none yet'],
@@ -402,8 +410,7 @@ class Dashboard {
     ];
     if (o.check) {
       const c = o.check;
-      const problems = [c.snapshot.error, c.config.error, c.log.error].filter(Boolean);
-      if (c.log.torn_tail) problems.push(`${c.log.torn_tail} torn bytes at the log's end`);
+      const problems = [...(c.problems ?? []), c.snapshot.error, c.config.error, c.log.error].filter(Boolean);
       items.push(['check', `${c.healthy ? 'healthy' : 'NOT healthy'}: snapshot ${c.snapshot.chosen || 'none'} (${c.snapshot.explain}); log ${c.log.records} records${problems.length ? `; ${problems.join('; ')}` : ''}`]);
     }
     $('#overview-storage').replaceChildren(...items.flatMap(([k, v]) => [el('dt', {}, [k]), el('dd', { 'data-key': k }, [v])]));

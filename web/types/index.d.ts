@@ -195,9 +195,18 @@ export interface ConfigResult extends ResultBase {
 
 export interface CheckResult extends ResultBase {
   healthy: boolean;
+  /** What a load would lose, '' when nothing. */
+  loss: string;
+  /** How the files would open. */
+  open: string;
   snapshot: { chosen: string; explain: string; error: string };
   config: { chosen: string; explain: string; error: string };
   log: { records: number; bytes: number; torn_tail: number; error: string };
+  /** What is wrong, one sentence each. */
+  problems: string[];
+  /** What is worth knowing but not wrong. */
+  notes: string[];
+  files: { name: string; bytes: number; status: string }[];
 }
 
 export interface ImportResult extends ResultBase {

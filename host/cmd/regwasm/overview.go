@@ -19,7 +19,7 @@ import (
 //	 "stats": {the module's stats answer, "storage" included},
 //	 "history": [[ms, persons, machines, urls, accesses, person_urls, machine_urls], ...],
 //	 "storage": {"files": [{"name", "size", "modified": ms}], "disk_bytes", "log_bytes",
-//	             "snapshot", "last_save": ms, "log_records", "save_error"},
+//	             "snapshot", "last_save": ms, "log_records", "save_error", "write_error"},
 //	 "top": [{"machine_guid", "usages", "first", "last", "urls", "url"}, ...],
 //	 "check": {the module's check report}}          (only with ?check=1: it reads every file)
 //
@@ -61,6 +61,7 @@ type moduleStats struct {
 		LastSave   int64  `json:"last_save"`
 		LogRecords uint64 `json:"log_records"`
 		SaveError  string `json:"save_error"`
+		WriteError string `json:"write_error"`
 	} `json:"storage"`
 }
 
@@ -166,6 +167,7 @@ type overviewStorage struct {
 	LastSave   int64          `json:"last_save"` // unix ms, 0: none known
 	LogRecords uint64         `json:"log_records"`
 	SaveError  string         `json:"save_error"`
+	WriteError string         `json:"write_error"` // writes stopped after a failed one
 }
 
 type overviewAnswer struct {
@@ -238,7 +240,8 @@ func (o *overview) answer(ctx context.Context, check bool) (*overviewAnswer, err
 
 // storage describes the data directory's files with the module's view of them.
 func (o *overview) storage(st moduleStats) overviewStorage {
-	s := overviewStorage{Files: []overviewFile{}, Snapshot: st.Storage.Snapshot, LogRecords: st.Storage.LogRecords, SaveError: st.Storage.SaveError}
+	s := overviewStorage{Files: []overviewFile{}, Snapshot: st.Storage.Snapshot, LogRecords: st.Storage.LogRecords,
+		SaveError: st.Storage.SaveError, WriteError: st.Storage.WriteError}
 	if st.Storage.LastSave > 0 {
 		s.LastSave = st.Storage.LastSave * 1000
 	}
