@@ -209,6 +209,7 @@ func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/registry", s.metrics.instrument("", s.api))
 	mux.Handle("/api/v1/registry/stats", s.metrics.instrument("stats", http.HandlerFunc(s.api.serveStats)))
+	mux.Handle("/api/v1/registry/overview", s.overview())
 	s.operatorRoutes(mux)
 	mux.Handle("/", dashboardHandler(s.webDir))
 	return withCORS(s.logRequests(mux))
