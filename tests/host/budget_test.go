@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/regwasm/regwasm/host"
 )
 
@@ -66,7 +68,8 @@ func budgetRestart(t *testing.T, c budgetCase) error {
 		return err
 	}
 	const m0, u0 = "0b000000-0000-4000-8000-000000000000", "http://agent-0.example/"
-	first, err := r.Access(ctx, "", m0, u0, "agent 0")
+	machine0 := uuid.MustParse(m0)
+	first, err := r.Access(ctx, uuid.Nil, machine0, u0, "agent 0")
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func budgetRestart(t *testing.T, c budgetCase) error {
 		}
 		fill := time.Since(t0)
 		// Known persons keep working (and count); the refused entry stays refused.
-		if res, err := r.Access(ctx, first.PersonGUID, m0, u0, "agent 0"); err != nil || res.PersonGUID != first.PersonGUID {
+		if res, err := r.Access(ctx, first.Person, machine0, u0, "agent 0"); err != nil || res.Person != first.Person {
 			return fmt.Errorf("round %d: known person after the refusal: %v", round, err)
 		}
 		if resps, err := r.Do(ctx, []host.Request{refused}); err != nil || !errors.Is(resps[0].Err(), host.ErrMemoryBudget) {
@@ -138,7 +141,7 @@ func budgetRestart(t *testing.T, c budgetCase) error {
 		if got.Persons != want.Persons || got.Accesses != want.Accesses || got.PersonURLs != want.PersonURLs || got.URLs != want.URLs {
 			return fmt.Errorf("round %d: reloaded %+v, want %+v", round, got, want)
 		}
-		if _, err := r.Access(ctx, first.PersonGUID, m0, u0, "agent 0"); err != nil {
+		if _, err := r.Access(ctx, first.Person, machine0, u0, "agent 0"); err != nil {
 			return fmt.Errorf("round %d: known person after the reload: %v", round, err)
 		}
 		t.Logf("round %d: %d persons, tables %.1f MiB of a %.1f MiB budget; module memory %.1f MiB filling, %.1f MiB loading, of %d MiB; %d saves; filled in %v, reloaded in %v",
