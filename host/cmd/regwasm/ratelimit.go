@@ -38,7 +38,9 @@ const maxLimitedClients = 100_000
 // otherwise. Concurrent accesses (which group commit batches) each hold their own token.
 //
 // IPv6 clients are limited per /64, the block one host usually has: anything narrower
-// gives one machine 2^64 addresses.
+// gives one machine 2^64 addresses. Loopback clients are not limited: behind a reverse proxy
+// on the same host every browser comes from there, and 60 new persons a minute for all of
+// them would refuse real browsers (limit in the proxy then).
 type newPersonLimit struct {
 	servedRegistry
 	perMinute float64
@@ -70,7 +72,11 @@ func (l *newPersonLimit) do(ctx context.Context, a action) (answer, error) {
 	if a.op != host.OpAccess || a.machineOnly || !ok {
 		return l.servedRegistry.do(ctx, a)
 	}
-	key, took := l.take(limitKey(c.addr))
+	key := limitKey(c.addr)
+	if key == "" {
+		return l.servedRegistry.do(ctx, a) // loopback: a proxy on this host
+	}
+	key, took := l.take(key)
 	if took {
 		ans, err := l.servedRegistry.do(ctx, a)
 		if err != nil || ans.status != http.StatusOK || ans.person == "" || strings.EqualFold(ans.person, a.person) {
@@ -154,7 +160,8 @@ func (l *newPersonLimit) sweep(now time.Time) {
 	}
 }
 
-// limitKey is the address the limit counts for: the client's IP, its /64 for IPv6.
+// limitKey is the address the limit counts for: the client's IP, its /64 for IPv6; "" for a
+// loopback address, which is not limited.
 func limitKey(remoteAddr string) string {
 	h, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
@@ -164,7 +171,10 @@ func limitKey(remoteAddr string) string {
 	if err != nil {
 		return h
 	}
-	if a = a.Unmap().WithZone(""); a.Is6() {
+	if a = a.Unmap().WithZone(""); a.IsLoopback() {
+		return ""
+	}
+	if a.Is6() {
 		return netip.PrefixFrom(a, 64).Masked().String()
 	}
 	return a.String()

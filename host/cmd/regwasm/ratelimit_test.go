@@ -68,6 +68,12 @@ func TestNewPersonLimit(t *testing.T) {
 	if res := from("10.0.0.2:1000", dummyPerson); res.code != 200 {
 		t.Fatalf("another address: %d %+v", res.code, res.body)
 	}
+	// Loopback (a reverse proxy on this host) is not limited.
+	for i := range 5 {
+		if res := from("127.0.0.1:1000", dummyPerson); res.code != 200 {
+			t.Fatalf("loopback %d: %d %+v", i, res.code, res.body)
+		}
+	}
 	// IPv6 addresses count per /64.
 	for i := range 3 {
 		if res := from("[2001:db8:1:2::"+strconv.Itoa(i+1)+"]:1000", dummyPerson); res.code != 200 {
@@ -129,6 +135,8 @@ func TestNewPersonLimitForgets(t *testing.T) {
 		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
 		{"[2001:db8:a:b:c:d:e:f]:80", "2001:db8:a:b::/64"},
 		{"[fe80::1%eth0]:80", "fe80::/64"},
+		{"127.0.0.1:80", ""},
+		{"[::1]:80", ""},
 	} {
 		if k := limitKey(c.addr); k != c.key {
 			t.Errorf("limitKey(%q) = %q, want %q", c.addr, k, c.key)
