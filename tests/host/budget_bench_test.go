@@ -273,4 +273,3 @@ func runFigures(b *testing.B, shape string, n int) []memFigure {
 		note: fmt.Sprintf(" (after a save, %v)", time.Since(t0).Round(time.Millisecond))})
 	return figs
 }
-
