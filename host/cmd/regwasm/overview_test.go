@@ -93,7 +93,7 @@ func TestOverview(t *testing.T) {
 	if o.Check == nil || !o.Check.Healthy {
 		t.Fatalf("check=1: %+v", o.Check)
 	}
-	if s.overview() != s.overview() {
+	if first, second := s.overview(), s.overview(); first != second {
 		t.Fatal("a second handler() started a second history")
 	}
 }
