@@ -15,7 +15,7 @@ func TestMemoryLimitGivesTheBudget(t *testing.T) {
 	ctx := context.Background()
 	for _, limit := range []uint64{64 << 20, DefaultMemoryLimit} {
 		r := open(t, t.TempDir(), WithMemoryLimit(limit))
-		want := uint64(float64(limit-16<<20) / 3.25) // registry/budget.go
+		want := uint64(float64(limit-16<<20) / 3.5) // registry/budget.go
 		if got := stats(t, r).Budget; got != want {
 			t.Fatalf("limit %d: budget %d, want %d", limit, got, want)
 		}

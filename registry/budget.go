@@ -32,7 +32,7 @@ const (
 	// memoryReserve is the part of the limit left to the Go runtime and the module's buffers
 	// (an empty registry's module uses about 4 MiB, and batches are copied in and out).
 	memoryReserve = 16 << 20
-	runFactor     = 3.25
+	runFactor     = 3.5
 	loadFactor    = 1.6
 	logFactor     = 8
 )
@@ -194,7 +194,7 @@ func (b budget) from() string {
 // A save keeps the log it compacted until the next save (the previous generation), and a
 // load reads that too. It was saved when the tables were smaller and left more room, at
 // most all of the load's memory (b.load): its share is under b.load/4 then. Tables within
-// the budget leave at least 1-loadFactor/runFactor (51%) of b.load to the log, so the two
+// the budget leave at least 1-loadFactor/runFactor (54%) of b.load to the log, so the two
 // together (under b.load/4 and room/4) stay within that room.
 func (r *Registry) wantsSave(chain uint64) bool {
 	b := r.cfg.budget()

@@ -75,7 +75,7 @@ func BenchmarkMemoryBudget(b *testing.B) {
 				fmt.Fprintf(out, "%-8s %9d %8.1f %8.1f  run %.2f%s\n", shape, f.persons, mibs(f.tables), mibs(f.memory), f.runFactor(), f.note)
 			}
 		}
-		fmt.Fprintf(out, "worst: run %.2f (budget.go runFactor 3.25)\n", worstRun)
+		fmt.Fprintf(out, "worst: run %.2f (budget.go runFactor 3.5)\n", worstRun)
 	}
 }
 

@@ -18,8 +18,8 @@ test('the module learns the engine memory limit: stats answer the budget it deri
   assert.ok(limit >= 1 << 30, `engine limit ${limit}`);
   const reg = await openRegistry({ storage: 'memory' });
   const stats = await reg.stats();
-  // registry/budget.go: (limit - 16 MiB) / 3.25
-  assert.equal(stats.budget, Math.floor((limit - 16 * 2 ** 20) / 3.25));
+  // registry/budget.go: (limit - 16 MiB) / 3.5
+  assert.equal(stats.budget, Math.floor((limit - 16 * 2 ** 20) / 3.5));
   await reg.close();
 });
 
