@@ -25,17 +25,31 @@ import (
 // never shrinks, peaks at about runFactor times the tables while a registry grows and saves
 // (a table that grows is copied whole while the old copy is still live, and large copies
 // leave holes later ones do not fit in), at loadFactor times while a snapshot loads (the
-// snapshot file is read whole beside the tables it builds), and each byte of change log a
-// load reads costs about logFactor bytes (the file, its records' index, the tables' growth
-// as records replay).
+// snapshot file is read whole beside the tables it builds), and the change log a load reads
+// costs logByteFactor bytes a byte (the file itself, the replay's garbage) and logRecordCost
+// bytes a record (the load's index of records, the tables' growth as they replay one by one).
 const (
 	// memoryReserve is the part of the limit left to the Go runtime and the module's buffers
 	// (an empty registry's module uses about 4 MiB, and batches are copied in and out).
 	memoryReserve = 16 << 20
 	runFactor     = 3.5
 	loadFactor    = 1.6
-	logFactor     = 8
+	logByteFactor = 2.5
+	logRecordCost = 600
+	// minRecordBytes bounds a segment's records from its bytes when they were not counted:
+	// a record is a 24-byte header and a batch, and an access takes 40 bytes at least.
+	minRecordBytes = 64
 )
+
+// logSize is change log that a load reads.
+type logSize struct{ bytes, records uint64 }
+
+// cost is the memory a load needs for the log: logByteFactor a byte, logRecordCost a record.
+func (l logSize) cost() float64 {
+	return logByteFactor*float64(l.bytes) + logRecordCost*float64(l.records)
+}
+
+func (l logSize) plus(m logSize) logSize { return logSize{l.bytes + m.bytes, l.records + m.records} }
 
 // budget is the memory budget in force.
 type budget struct {
@@ -67,21 +81,23 @@ func (c *Config) budget() budget {
 	return b
 }
 
-// loadNeed estimates the memory above memoryReserve that loading tables of t bytes and
-// logBytes of log segments takes.
-func loadNeed(t, logBytes uint64) uint64 {
-	return uint64(loadFactor*float64(t) + logFactor*float64(logBytes))
+// loadNeed estimates the memory above memoryReserve that loading tables of t bytes and the
+// log takes.
+func loadNeed(t uint64, log logSize) uint64 {
+	return uint64(loadFactor*float64(t) + log.cost())
 }
 
 // memState is the budget's view of the files, kept up to date by the Store.
 type memState struct {
-	logBytes uint64 // bytes of every log segment a load reads (the previous generation's too)
-	// triedAt is the chain's bytes when the budget last asked for a save, so that a save that
+	log logSize // every log segment a load reads (the previous generation's too)
+	// triedAt is the chain's cost when the budget last asked for a save, so that a save that
 	// fails is tried again only once the log has grown by a good part more, not on every call.
-	triedAt uint64
-	// otherKey and otherBytes cache the size of the segments outside the store's chain.
-	otherKey   logKey
-	otherBytes uint64
+	triedAt float64
+	// chainKey, chain and other cache the store's log: the chain since the snapshot as last
+	// seen, and the segments outside it (the previous generation's).
+	chainKey logKey
+	chain    logSize
+	other    logSize
 }
 
 // ErrMemoryBudget (status 507) refuses an access that would add a person, a machine, a URL,
@@ -169,9 +185,9 @@ func (r *Registry) admitAccess(newPerson, newMachine bool, pidx, midx, uid uint3
 		return budgetError("new persons, machines and URLs are refused (the tables would hold " + mib(t) +
 			" of a " + mib(b.tables) + " budget" + b.from() + "); known persons, machines and URLs keep working")
 	}
-	if need := loadNeed(t, r.mem.logBytes); need > b.load {
+	if need := loadNeed(t, r.mem.log); need > b.load {
 		return budgetError("new persons, machines and URLs are refused until a save compacts the change log (loading " +
-			mib(t) + " of tables and " + mib(r.mem.logBytes) + " of change log would need " + mib(need+memoryReserve) +
+			mib(t) + " of tables and " + mib(r.mem.log.bytes) + " of change log would need " + mib(need+memoryReserve) +
 			" of memory" + b.from() + "); known persons, machines and URLs keep working")
 	}
 	return nil
@@ -196,20 +212,21 @@ func (b budget) from() string {
 // most all of the load's memory (b.load): its share is under b.load/4 then. Tables within
 // the budget leave at least 1-loadFactor/runFactor (54%) of b.load to the log, so the two
 // together (under b.load/4 and room/4) stay within that room.
-func (r *Registry) wantsSave(chain uint64) bool {
+func (r *Registry) wantsSave(chain logSize) bool {
 	b := r.cfg.budget()
 	if !b.on {
 		return false
 	}
-	room := b.load - min(b.load, uint64(loadFactor*float64(r.tableBytes())))
-	if logFactor*float64(chain) < float64(room)/4 {
+	room := float64(b.load) - min(float64(b.load), loadFactor*float64(r.tableBytes()))
+	cost := chain.cost()
+	if cost < room/4 {
 		r.mem.triedAt = 0
 		return false
 	}
-	if r.mem.triedAt != 0 && chain < r.mem.triedAt+room/(8*logFactor) {
+	if r.mem.triedAt != 0 && cost < r.mem.triedAt+room/8 {
 		return false // a save failed at triedAt: not again until the log has grown more
 	}
-	r.mem.triedAt = chain
+	r.mem.triedAt = cost
 	return true
 }
 

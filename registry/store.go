@@ -291,7 +291,7 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	}
 	s.retry()
 	s.reg.refuse = s.writable()
-	s.reg.mem.logBytes = s.logLoadBytes() // the memory budget's (budget_log.go)
+	s.reg.mem.log = s.logLoad() // the memory budget's (budget_log.go)
 	stopped := s.writeErr
 	s.acked = s.seq
 	s.pending = s.pending[:0]

@@ -29,7 +29,8 @@ import (
 // the load's peak. Running: registries are filled through the module, and saved, and their
 // memory read as they grow. Factors are taken above the 16 MiB reserve the budget leaves the
 // runtime: load (memory - reserve) / tables for a snapshot, (memory - reserve - 1.6 tables) /
-// log bytes for a log; run (memory - reserve) / tables.
+// log bytes for a log, and that against the budget's model of a log (2.5 bytes a byte, 600 a
+// record): at most 1; run (memory - reserve) / tables.
 func BenchmarkMemoryBudget(b *testing.B) {
 	sizes := []int{100_000, 300_000, 1_000_000}
 	if os.Getenv("REGWASM_FULL") == "1" {
@@ -57,15 +58,15 @@ func BenchmarkMemoryBudget(b *testing.B) {
 					if state == "snapshot" {
 						worstLoad = max(worstLoad, f.loadFactor())
 					} else {
-						factor = "log " + fmt.Sprintf("%.2f", f.logFactor())
-						worstLog = max(worstLog, f.logFactor())
+						factor = fmt.Sprintf("log %.2f a byte, %d records: %.2f of the model", f.logFactor(), f.records, f.logModel())
+						worstLog = max(worstLog, f.logModel())
 					}
 					fmt.Fprintf(out, "%-8s %9d %-10s %8.1f %8.1f %8.1f %8.1f  %s\n", shape, n, state,
 						mibs(f.tables), mibs(f.snapshot), mibs(f.log), mibs(f.memory), factor)
 				}
 			}
 		}
-		fmt.Fprintf(out, "worst: load %.2f (budget.go loadFactor 1.6), log %.2f (logFactor 8)\n", worstLoad, worstLog)
+		fmt.Fprintf(out, "worst: load %.2f (budget.go loadFactor 1.6), log %.2f of the model (2.5 a byte + 600 a record)\n", worstLoad, worstLog)
 		fmt.Fprintf(out, "\nRunning (one instance filled 1000 accesses a call, then saved; MiB):\n")
 		fmt.Fprintf(out, "%-8s %9s %8s %8s  %s\n", "shape", "persons", "tables", "memory", "factor")
 		var worstRun float64
@@ -84,6 +85,7 @@ const reserve = 16 << 20 // registry/budget.go memoryReserve
 type memFigure struct {
 	persons                       int
 	tables, snapshot, log, memory uint64
+	records                       uint64 // log records
 	note                          string
 }
 
@@ -93,6 +95,12 @@ func (f memFigure) loadFactor() float64 {
 
 func (f memFigure) logFactor() float64 {
 	return (float64(f.memory) - reserve - 1.6*float64(f.tables)) / float64(f.log)
+}
+
+// logModel is the log's share of the load against the budget's model of it
+// (registry/budget.go: logByteFactor 2.5, logRecordCost 600): at most 1.
+func (f memFigure) logModel() float64 {
+	return (float64(f.memory) - reserve - 1.6*float64(f.tables)) / (2.5*float64(f.log) + 600*float64(f.records))
 }
 
 func (f memFigure) runFactor() float64 { return (float64(f.memory) - reserve) / float64(f.tables) }
@@ -151,11 +159,13 @@ func loadFigure(b *testing.B, shape string, n int, state string, tables uint64) 
 	var batch []byte
 	k := 0
 	var persons []string
+	records := uint64(0)
 	flush := func() {
 		out, err := s.Handle(batch, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
+		records++
 		if shape == "links" {
 			resps, _ := registry.ParseResponses(out)
 			for _, r := range resps {
@@ -183,6 +193,9 @@ func loadFigure(b *testing.B, shape string, n int, state string, tables uint64) 
 	}
 	st.Close()
 	f := memFigure{persons: n}
+	if state != "snapshot" {
+		f.records = records
+	}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		fi, err := os.Stat(filepath.Join(dir, e.Name()))
@@ -196,7 +209,7 @@ func loadFigure(b *testing.B, shape string, n int, state string, tables uint64) 
 			f.log += uint64(fi.Size())
 		}
 	}
-	if 1.6*float64(tables)+8*float64(f.log) > 3.5*(1<<30) {
+	if 1.6*float64(tables)+2.5*float64(f.log)+600*float64(records) > 3.5*(1<<30) {
 		return f, false
 	}
 	ctx := context.Background()
