@@ -35,7 +35,7 @@ const (
 	runFactor     = 3.5
 	loadFactor    = 1.6
 	logByteFactor = 2.5
-	logRecordCost = 600
+	logRecordCost = 700
 	// minRecordBytes bounds a segment's records from its bytes when they were not counted:
 	// a record is a 24-byte header and a batch, and an access takes 40 bytes at least.
 	minRecordBytes = 64

@@ -29,7 +29,7 @@ import (
 // the load's peak. Running: registries are filled through the module, and saved, and their
 // memory read as they grow. Factors are taken above the 16 MiB reserve the budget leaves the
 // runtime: load (memory - reserve) / tables for a snapshot, (memory - reserve - 1.6 tables) /
-// log bytes for a log, and that against the budget's model of a log (2.5 bytes a byte, 600 a
+// log bytes for a log, and that against the budget's model of a log (2.5 bytes a byte, 700 a
 // record): at most 1; run (memory - reserve) / tables.
 func BenchmarkMemoryBudget(b *testing.B) {
 	sizes := []int{100_000, 300_000, 1_000_000}
@@ -66,7 +66,7 @@ func BenchmarkMemoryBudget(b *testing.B) {
 				}
 			}
 		}
-		fmt.Fprintf(out, "worst: load %.2f (budget.go loadFactor 1.6), log %.2f of the model (2.5 a byte + 600 a record)\n", worstLoad, worstLog)
+		fmt.Fprintf(out, "worst: load %.2f (budget.go loadFactor 1.6), log %.2f of the model (2.5 a byte + 700 a record)\n", worstLoad, worstLog)
 		fmt.Fprintf(out, "\nRunning (one instance filled 1000 accesses a call, then saved; MiB):\n")
 		fmt.Fprintf(out, "%-8s %9s %8s %8s  %s\n", "shape", "persons", "tables", "memory", "factor")
 		var worstRun float64
@@ -98,9 +98,9 @@ func (f memFigure) logFactor() float64 {
 }
 
 // logModel is the log's share of the load against the budget's model of it
-// (registry/budget.go: logByteFactor 2.5, logRecordCost 600): at most 1.
+// (registry/budget.go: logByteFactor 2.5, logRecordCost 700): at most 1.
 func (f memFigure) logModel() float64 {
-	return (float64(f.memory) - reserve - 1.6*float64(f.tables)) / (2.5*float64(f.log) + 600*float64(f.records))
+	return (float64(f.memory) - reserve - 1.6*float64(f.tables)) / (2.5*float64(f.log) + 700*float64(f.records))
 }
 
 func (f memFigure) runFactor() float64 { return (float64(f.memory) - reserve) / float64(f.tables) }
@@ -209,7 +209,7 @@ func loadFigure(b *testing.B, shape string, n int, state string, tables uint64) 
 			f.log += uint64(fi.Size())
 		}
 	}
-	if 1.6*float64(tables)+2.5*float64(f.log)+600*float64(records) > 3.5*(1<<30) {
+	if 1.6*float64(tables)+2.5*float64(f.log)+700*float64(records) > 3.5*(1<<30) {
 		return f, false
 	}
 	ctx := context.Background()
