@@ -72,7 +72,7 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 		}
 		adds := newPerson || !mknown || !inMachine || withPerson && (link < 0 ||
 			!sameBytes(r.names.bytes(r.personBlock(&r.persons[pidx])[link].name), name))
-		if adds && r.cfg.budgeted() {
+		if adds && r.cfg.budgeted() && !r.roomy() {
 			if err := r.admitAccess(newPerson, !mknown, pidx, midx, uid, link, inMachine, withPerson, url, name); err != nil {
 				return r.failTo(res, body, action, 507, err)
 			}

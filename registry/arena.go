@@ -31,6 +31,7 @@ type blockArena[T any] struct {
 	// access that adds an entry (see budget.go), too often to sum the chunks each time.
 	chunkElems uint64 // the sum of min(len(chunk), chunkLen) over the chunks
 	freeCap    uint64 // the sum of cap(free[c])
+	maxCap     uint32 // the largest block ever allocated, which bounds the next (maxGrowth)
 }
 
 const (
@@ -71,6 +72,7 @@ func (a *blockArena[T]) alloc(n uint32) (off, capacity uint32) {
 	c := classFor(n)
 	size := classSize(c)
 	a.liveElems += uint64(size)
+	a.maxCap = max(a.maxCap, size)
 	if l := len(a.free[c]); l > 0 {
 		off = a.free[c][l-1]
 		a.free[c] = a.free[c][:l-1]

@@ -17,7 +17,7 @@ type Stats struct {
 // Stats returns the counters.
 func (r *Registry) Stats() Stats {
 	var budget uint64
-	if b := r.cfg.budget(); b.on {
+	if b := r.budget(); b.on {
 		budget = b.tables
 	}
 	return Stats{
