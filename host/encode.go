@@ -38,6 +38,7 @@ const MaxFieldLength = 64 << 10
 const (
 	flagQuiet       = 1 << 0
 	flagMachineOnly = 1 << 1
+	flagNoNewPerson = 1 << 2
 )
 
 // Request is one action of a batch.
@@ -59,6 +60,10 @@ type Request struct {
 	// MachineOnly makes an access netdata's cookie-check access: the machine is created and
 	// the URL counted on it; no person is looked up, created or linked.
 	MachineOnly bool
+	// NoNewPerson makes an access that would create a person (its Person empty, invalid or
+	// unknown) fail with status 429, changing nothing: for a server limiting how many persons
+	// a client may make.
+	NoNewPerson bool
 	When        time.Time // the action's time, whole seconds; the zero Time means now
 	Person      string
 	Machine     string
@@ -102,6 +107,9 @@ func AppendRequest(b []byte, req *Request) ([]byte, error) {
 	}
 	if req.MachineOnly {
 		flags |= flagMachineOnly
+	}
+	if req.NoNewPerson {
+		flags |= flagNoNewPerson
 	}
 	b = append(b, byte(req.Op), flags)
 	b = binary.AppendUvarint(b, uint64(when))

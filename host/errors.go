@@ -32,6 +32,10 @@ var (
 	// and started a new one that reloaded the files; the call's changes, if any were made
 	// before the trap and not logged, are gone.
 	ErrTrapped = errors.New("host: module trapped")
+	// ErrMemoryBudget: an access that would add a person, a machine, a URL or a link was
+	// refused because the tables reached their memory budget (a *StatusError with status
+	// 507 and the figures; see Stats.Budget). Known persons, machines and URLs keep working.
+	ErrMemoryBudget = errors.New("host: memory budget reached")
 	// ErrClosed: the Registry was closed.
 	ErrClosed = errors.New("host: registry is closed")
 	// ErrLocked: another Registry (in this process or another) holds the directory.
@@ -99,8 +103,14 @@ func (e *StatusError) Error() string {
 	return "host: " + e.Action + " refused with status " + strconv.Itoa(e.Status) + ": " + e.Message
 }
 
-// Is reports whether target is ErrRefused.
-func (e *StatusError) Is(target error) bool { return target == ErrRefused }
+// Is reports whether target is ErrRefused, or ErrMemoryBudget for status 507.
+func (e *StatusError) Is(target error) bool {
+	return target == ErrRefused || target == ErrMemoryBudget && e.Status == StatusMemoryBudget
+}
+
+// StatusMemoryBudget is the status of an access refused by the memory budget (HTTP's 507
+// Insufficient Storage).
+const StatusMemoryBudget = 507
 
 // trapError is a call that trapped (or that the context interrupted), and what the restart
 // did.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -196,6 +197,8 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 	if o.openMode != "" {
 		cfg = cfg.WithEnv("REGWASM_OPEN", o.openMode) // wasm/ABI.md rule 2
 	}
+	// The limit memoryAllocator enforces: the registry's memory budget derives from it (rule 8).
+	cfg = cfg.WithEnv("REGWASM_MEMORY_LIMIT", strconv.FormatUint(o.memoryLimit, 10))
 	if now := o.walltime; now != nil {
 		cfg = cfg.WithWalltime(func() (int64, int32) {
 			t := now()

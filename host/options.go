@@ -78,8 +78,12 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithMemoryLimit bounds the module's linear memory to n bytes, rounded up to 64 KiB pages
-// (at most DefaultMemoryLimit, which is also the default). When the registry needs more, the
-// Go runtime inside the module dies with "out of memory": the call fails with ErrTrapped.
+// (at most DefaultMemoryLimit, which is also the default). The module is told the limit
+// (wasm/ABI.md rule 8) and keeps its tables within a budget derived from it (Stats.Budget,
+// about (n - 16 MiB) / 3.5): past it, accesses that would add a person, a machine or a URL
+// are refused (ErrMemoryBudget), so that the registry always loads again under the same
+// limit. Were the module to need more anyway, its Go runtime would die with "out of memory"
+// and the call fail with ErrTrapped.
 //
 // # Notes
 //

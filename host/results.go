@@ -50,14 +50,19 @@ type Hello struct {
 
 // Stats are the registry's counters and the state of its files.
 type Stats struct {
-	Persons     uint64      `json:"persons"`
-	Machines    uint64      `json:"machines"`
-	URLs        uint64      `json:"urls"` // unique URLs
-	Accesses    uint64      `json:"accesses"`
-	PersonURLs  uint64      `json:"person_urls"`
-	MachineURLs uint64      `json:"machine_urls"`
-	Bytes       uint64      `json:"bytes"` // memory held by the tables
-	Storage     StorageInfo `json:"storage"`
+	Persons     uint64 `json:"persons"`
+	Machines    uint64 `json:"machines"`
+	URLs        uint64 `json:"urls"` // unique URLs
+	Accesses    uint64 `json:"accesses"`
+	PersonURLs  uint64 `json:"person_urls"`
+	MachineURLs uint64 `json:"machine_urls"`
+	Bytes       uint64 `json:"bytes"` // memory held by the tables
+	// Budget is how much the tables may hold: the share of the module's memory limit
+	// (WithMemoryLimit) that lets the registry load again under it, or the "memory budget"
+	// setting when that is smaller. Past it, accesses that would add a person, a machine, a
+	// URL or a link are refused (ErrMemoryBudget).
+	Budget  uint64      `json:"budget"`
+	Storage StorageInfo `json:"storage"`
 	// ModuleMemory is the instance's linear memory in bytes: the tables, the Go heap's
 	// headroom and garbage, and the module's buffers. WebAssembly memory grows and never
 	// shrinks, so this is the peak the instance has needed.
@@ -147,6 +152,9 @@ type Settings struct {
 	RespectDNT         bool   `json:"respect do not track policy"`
 	MachineGUID        string `json:"machine guid"`
 	LogSync            string `json:"log sync"` // "always", "every N" or "save"
+	// MemoryBudget is "memory budget" in bytes; 0 is auto (the share of the memory limit
+	// that lets the registry load again, Stats.Budget). A larger value is capped to that.
+	MemoryBudget int64 `json:"memory budget"`
 	// Ignored lists, in a Configure's answer only, the [registry] lines of the netdata.conf
 	// text that were accepted but not applied.
 	Ignored []IgnoredLine `json:"ignored,omitempty"`

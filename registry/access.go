@@ -6,7 +6,8 @@ package registry
 // a new person with a fresh time-based GUID, never the one sent (except when replaying the
 // change log, which re-creates the logged person). With FlagMachineOnly it is netdata's
 // cookie-check access: the machine is created and the URL counted on it, and no person is
-// looked up, created or linked.
+// looked up, created or linked. With FlagNoNewPerson an access that would make a person is
+// refused (429). Under a memory budget, one that would add anything past it is refused (507).
 func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	const action = "access"
 	mg, ok := requestGUID(req, req.Machine)
@@ -35,11 +36,49 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	}
 	mp := r.machineIndex.begin(&mg)
 	var pidx uint32
-	known := false
+	pknown := false
 	if pok {
-		pidx, known = r.personIndex.finish(pp, &pg, r.personGUID)
+		pidx, pknown = r.personIndex.finish(pp, &pg, r.personGUID)
 	}
-	if !known && withPerson {
+	midx, mknown := r.machineIndex.finish(mp, &mg, r.machineGUID)
+	// Most accesses reuse one of the machine's few URLs: compare those before hashing.
+	if r.urlSpansGen != r.urls.gen {
+		r.refreshURLSpans()
+	}
+	uid := uint32(0)
+	if mknown {
+		blk := r.machineBlock(&r.machines[midx])
+		for j := range blk {
+			if mu := &blk[j]; int(mu.n) == len(url) && r.sameURL(mu, url) {
+				uid = mu.url
+				break
+			}
+		}
+	}
+	inMachine := uid != 0
+	if uid == 0 {
+		uid = r.urls.find(url)
+	}
+	newPerson := !pknown && withPerson
+	link := -1 // the person's link to the URL, if it has one
+	if pknown {
+		link = r.findPersonURLID(&r.persons[pidx], uid)
+	}
+	if req.Flags&flagReplay == 0 {
+		// Everything is looked up: nothing changes until both checks pass. Replay is never
+		// refused: what the log holds was acknowledged.
+		if newPerson && req.Flags&FlagNoNewPerson != 0 {
+			return r.failTo(res, body, action, 429, ErrNewPerson)
+		}
+		adds := newPerson || !mknown || !inMachine || withPerson && (link < 0 ||
+			!sameBytes(r.names.bytes(r.personBlock(&r.persons[pidx])[link].name), name))
+		if adds && r.cfg.budgeted() && !r.roomy() {
+			if err := r.admitAccess(newPerson, !mknown, pidx, midx, uid, link, inMachine, withPerson, url, name); err != nil {
+				return r.failTo(res, body, action, 507, err)
+			}
+		}
+	}
+	if newPerson {
 		if req.Flags&flagReplay != 0 && pok {
 			pidx = r.newPerson(pg, when)
 		} else {
@@ -50,24 +89,8 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 			pidx = r.newPerson(g, when)
 		}
 	}
-	midx, known := r.machineIndex.finish(mp, &mg, r.machineGUID)
-	if !known {
+	if !mknown {
 		midx = r.newMachine(mg, when)
-	}
-	// Most accesses reuse one of the machine's few URLs: compare those before hashing.
-	if r.urlSpansGen != r.urls.gen {
-		r.refreshURLSpans()
-	}
-	uid := uint32(0)
-	blk := r.machineBlock(&r.machines[midx])
-	for j := range blk {
-		if mu := &blk[j]; int(mu.n) == len(url) && r.sameURL(mu, url) {
-			uid = mu.url
-			break
-		}
-	}
-	if uid == 0 {
-		uid = r.urls.find(url)
 	}
 
 	// Person -> URL (netdata's registry_person_link_to_url). The block is oldest link first:
@@ -75,7 +98,7 @@ func (r *Registry) access(req *Request, body []byte, res *Result) []byte {
 	var p *person
 	if withPerson {
 		p = &r.persons[pidx]
-		if i := r.findPersonURLID(p, uid); i < 0 {
+		if i := link; i < 0 {
 			if uid != 0 {
 				r.urls.addRef(uid)
 			} else {

@@ -36,6 +36,10 @@ const (
 	FlagQuiet = 1 << 0
 	// FlagMachineOnly makes an access record the machine and its URL without any person.
 	FlagMachineOnly = 1 << 1
+	// FlagNoNewPerson makes an access that would create a person (its person empty, invalid
+	// or unknown) fail with status 429 (ErrNewPerson), changing nothing: what a server sends
+	// for a client that made too many persons lately.
+	FlagNoNewPerson = 1 << 2
 	// flagReplay marks a change-log record: an unknown person is created with the logged
 	// GUID instead of a new one. Requests from outside may not set it.
 	flagReplay = 1 << 7

@@ -27,6 +27,11 @@ type blockArena[T any] struct {
 	free      [62][]uint32 // class 61 is 2^31 elements; 62 would overflow
 	freeElems uint64
 	liveElems uint64
+	// chunkElems and freeCap keep memBytes at hand: the memory budget reads it on every
+	// access that adds an entry (see budget.go), too often to sum the chunks each time.
+	chunkElems uint64 // the sum of min(len(chunk), chunkLen) over the chunks
+	freeCap    uint64 // the sum of cap(free[c])
+	maxCap     uint32 // the largest block ever allocated, which bounds the next (maxGrowth)
 }
 
 const (
@@ -67,6 +72,7 @@ func (a *blockArena[T]) alloc(n uint32) (off, capacity uint32) {
 	c := classFor(n)
 	size := classSize(c)
 	a.liveElems += uint64(size)
+	a.maxCap = max(a.maxCap, size)
 	if l := len(a.free[c]); l > 0 {
 		off = a.free[c][l-1]
 		a.free[c] = a.free[c][:l-1]
@@ -102,12 +108,14 @@ func (a *blockArena[T]) carve(size uint32) uint32 {
 			n = chunkLen
 		}
 		a.chunks = append(a.chunks, make([]T, n))
+		a.chunkElems += uint64(n)
 	} else {
 		n := (size + chunkMask) >> chunkShift
 		big := make([]T, n<<chunkShift)
 		for i := uint32(0); i < n; i++ {
 			a.chunks = append(a.chunks, big[i<<chunkShift:])
 		}
+		a.chunkElems += uint64(n) << chunkShift
 	}
 	a.tail += size
 	return off
@@ -123,6 +131,7 @@ func (a *blockArena[T]) reserve(off, size uint32) {
 	}
 	grown := make([]T, min(max(end, 2*len(*c)), chunkLen))
 	copy(grown, *c)
+	a.chunkElems += uint64(len(grown) - len(*c))
 	*c = grown
 }
 
@@ -131,7 +140,7 @@ func (a *blockArena[T]) reserve(off, size uint32) {
 func (a *blockArena[T]) freeRange(from, to uint32) {
 	for c := classFor(chunkLen); c >= 0 && from < to; {
 		if s := classSize(c); s <= to-from {
-			a.free[c] = append(a.free[c], from)
+			a.pushFree(c, from)
 			a.freeElems += uint64(s)
 			from += s
 			continue
@@ -143,9 +152,16 @@ func (a *blockArena[T]) freeRange(from, to uint32) {
 // release returns a block to its class's free list.
 func (a *blockArena[T]) release(off, capacity uint32) {
 	c := classFor(capacity)
-	a.free[c] = append(a.free[c], off)
+	a.pushFree(c, off)
 	a.freeElems += uint64(capacity)
 	a.liveElems -= uint64(capacity)
+}
+
+// pushFree adds a free block of class c at off.
+func (a *blockArena[T]) pushFree(c int, off uint32) {
+	before := cap(a.free[c])
+	a.free[c] = append(a.free[c], off)
+	a.freeCap += uint64(cap(a.free[c]) - before)
 }
 
 // grow moves the n elements at off (capacity cp) to a block for at least want elements.
@@ -176,7 +192,7 @@ type blockRef struct{ owner, off, capacity uint32 }
 func (a *blockArena[T]) compact(refs []blockRef, moved func(owner, off uint32)) {
 	refs = sortByOffset(refs)
 	a.free = [len(a.free)][]uint32{}
-	a.freeElems = 0
+	a.freeElems, a.freeCap = 0, 0
 	var cur uint32
 	for _, r := range refs {
 		if r.capacity > chunkLen {
@@ -208,22 +224,16 @@ func (a *blockArena[T]) compact(refs []blockRef, moved func(owner, off uint32)) 
 	}
 	a.chunks = a.chunks[:used]
 	a.tail = cur
+	a.chunkElems = 0
+	for _, c := range a.chunks {
+		a.chunkElems += uint64(min(len(c), chunkLen))
+	}
 }
 
-// memBytes is the arena's memory: allocated chunks plus free-list bookkeeping.
+// memBytes is the arena's memory: allocated chunks (a run of chunks that holds a large
+// block counts each of its chunks once) plus free-list bookkeeping.
 func (a *blockArena[T]) memBytes(elemSize int) int {
-	total := 0
-	for i, c := range a.chunks {
-		if i == 0 || len(a.chunks[i-1]) <= chunkLen {
-			total += min(len(c), chunkLen) * elemSize
-		} else {
-			total += chunkLen * elemSize // part of a run of chunks
-		}
-	}
-	for _, f := range a.free {
-		total += cap(f) * 4
-	}
-	return total
+	return int(a.chunkElems)*elemSize + int(a.freeCap)*4
 }
 
 // sortByOffset sorts refs by offset, in place: a radix sort of two 16-bit passes. (At a

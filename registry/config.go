@@ -24,6 +24,14 @@ type Config struct {
 	Rand io.Reader
 	// Now gives the time (unix seconds) for requests that carry none; time.Now when nil.
 	Now func() uint32
+	// MemoryLimit is the most memory the registry's module may use, as its host says
+	// (WebAssembly's linear memory limit, REGWASM_MEMORY_LIMIT: wasm/ABI.md); 0 when unknown.
+	// The memory budget derives from it (see ErrMemoryBudget). Not a setting: the host's.
+	MemoryLimit uint64
+	// MemoryBudget is "memory budget": the bytes the tables may hold before new persons,
+	// machines and URLs are refused. 0 (auto) takes the share of MemoryLimit that lets the
+	// registry load again under that limit; a value above that share is capped to it.
+	MemoryBudget int64
 }
 
 // MaxExpireIdleDays is the largest ExpireIdleDays, 100 years: larger values are clamped to
@@ -60,6 +68,7 @@ func (c Config) withDefaults() Config {
 		c.ExpireIdleDays = d.ExpireIdleDays
 	}
 	c.ExpireIdleDays = min(c.ExpireIdleDays, MaxExpireIdleDays)
+	c.MemoryBudget = max(c.MemoryBudget, 0)
 	if c.Rand == nil {
 		var key [32]byte
 		for i := 0; i < 32; i += 8 {

@@ -14,4 +14,5 @@ var (
 	ErrBadRequest  = errors.New("registry: malformed request")
 	ErrBadConfig   = errors.New("registry: invalid configuration")
 	ErrNoStorage   = errors.New("registry: this action needs a Store")
+	ErrNewPerson   = errors.New("registry: too many new persons from this client lately: this access may not make one now")
 )

@@ -32,6 +32,8 @@ type Registry struct {
 	// everything but check, hello and config (a store opened only to check its files).
 	refuse     error
 	onlyChecks bool
+	// mem is what the memory budget knows of the files (set by a Store: budget.go).
+	mem memState
 
 	urlBuf, nameBuf []byte    // cleaning buffers
 	delBuf          []byte    // delete's cleaned URL in use, kept for the change log

@@ -47,6 +47,7 @@ func (s *Settings) entries() []Entry {
 		BoolEntry("respect do not track policy", &s.RespectDNT),
 		StringEntry("machine guid", &s.MachineGUID, 36),
 		StringEntry("log sync", &s.LogSync, 32),
+		LongEntry("memory budget", &s.MemoryBudget),
 	}
 }
 

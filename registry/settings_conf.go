@@ -136,6 +136,13 @@ func applyNetdataValue(e Entry, value string) error {
 		if g, ok := ParseGUID(value); !ok || g.IsZero() {
 			return errors.New("not a GUID: " + strconv.Quote(value))
 		}
+	case "memory budget":
+		n, ok := parseMemoryBudget(value)
+		if !ok {
+			return errors.New("not auto or a size (bytes, or a number with a unit: KiB MiB GiB, K M G): " + strconv.Quote(value))
+		}
+		*e.ptr.(*int64) = n
+		return nil
 	case "log sync":
 		probe := Settings{LogSync: value}
 		if _, err := probe.logSyncEvery(); err != nil {

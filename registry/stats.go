@@ -1,7 +1,5 @@
 package registry
 
-import "unsafe"
-
 // Stats are the registry's counters (netdata's, plus memory).
 type Stats struct {
 	Persons     uint64 `json:"persons"`
@@ -11,16 +9,17 @@ type Stats struct {
 	PersonURLs  uint64 `json:"person_urls"`  // person-URL links
 	MachineURLs uint64 `json:"machine_urls"` // machine-URL links
 	Bytes       uint64 `json:"bytes"`        // memory held by the tables
+	// Budget is the memory budget of the tables (see ErrMemoryBudget), 0 when none is in
+	// force (no memory limit known, no "memory budget" set); the answer leaves it out then.
+	Budget uint64 `json:"budget,omitempty"`
 }
 
 // Stats returns the counters.
 func (r *Registry) Stats() Stats {
-	bytes := cap(r.persons)*int(unsafe.Sizeof(person{})) + cap(r.freePersons)*4 +
-		cap(r.machines)*int(unsafe.Sizeof(machine{})) +
-		r.personIndex.memBytes() + r.machineIndex.memBytes() +
-		r.personURLs.memBytes(int(unsafe.Sizeof(personURL{}))) +
-		r.machineURLs.memBytes(int(unsafe.Sizeof(machineURL{}))) +
-		r.urls.memBytes() + r.names.memBytes()
+	var budget uint64
+	if b := r.budget(); b.on {
+		budget = b.tables
+	}
 	return Stats{
 		Persons:     uint64(r.personIndex.count),
 		Machines:    uint64(r.machineIndex.count),
@@ -28,7 +27,8 @@ func (r *Registry) Stats() Stats {
 		Accesses:    r.accesses,
 		PersonURLs:  r.personLinks,
 		MachineURLs: r.machLinks,
-		Bytes:       uint64(bytes),
+		Bytes:       r.tableBytes(),
+		Budget:      budget,
 	}
 }
 
@@ -42,5 +42,8 @@ func (s Stats) AppendJSON(b []byte) []byte {
 	b = appendUintField(b, "person_urls", s.PersonURLs)
 	b = appendUintField(b, "machine_urls", s.MachineURLs)
 	b = appendUintField(b, "bytes", s.Bytes)
+	if s.Budget > 0 {
+		b = appendUintField(b, "budget", s.Budget)
+	}
 	return append(b, '}')
 }

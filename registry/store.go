@@ -133,7 +133,8 @@ type StoreInfo struct {
 }
 
 // OpenStore opens (creating if needed) the registry kept in st and loads it. overrides, when
-// not nil, replaces the Rand and Now of the config (tests and deterministic hosts).
+// not nil, replaces the Rand and Now of the config (tests and deterministic hosts) and gives
+// the host's MemoryLimit.
 func OpenStore(st Storage, overrides *Config) (*Store, error) {
 	return OpenStoreMode(st, overrides, OpenWrite)
 }
@@ -142,7 +143,7 @@ func OpenStore(st Storage, overrides *Config) (*Store, error) {
 func OpenStoreMode(st Storage, overrides *Config, mode OpenMode) (*Store, error) {
 	s := &Store{st: st, mode: mode}
 	if overrides != nil {
-		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now}
+		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now, MemoryLimit: overrides.MemoryLimit}
 	}
 	var err error
 	if s.conf, err = NewRotation(st, configBase, VerifyINI); err != nil {
@@ -168,7 +169,7 @@ func (s *Store) apply(set Settings) error {
 	if set.SaveEvery < 0 || set.ExpireIdleDays < 0 {
 		return &settingError{"negative save or expire setting"}
 	}
-	set.Config.Rand, set.Config.Now = s.rand.Rand, s.rand.Now
+	set.Config.Rand, set.Config.Now, set.Config.MemoryLimit = s.rand.Rand, s.rand.Now, s.rand.MemoryLimit
 	set.Config = set.Config.withDefaults()
 	s.settings, s.syncEvery = set, every
 	if s.reg != nil {
@@ -290,6 +291,7 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	}
 	s.retry()
 	s.reg.refuse = s.writable()
+	s.reg.mem.log = s.logLoad() // the memory budget's (budget_log.go)
 	stopped := s.writeErr
 	s.acked = s.seq
 	s.pending = s.pending[:0]
@@ -312,7 +314,7 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	}
 	s.acked = s.seq
 	s.unsaved += changes
-	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) {
+	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) || s.budgetWantsSave() {
 		// The call is acknowledged: its changes are in the log. A failed save (a full disk)
 		// leaves the files as they were; it is reported in the storage info and tried again
 		// after as many changes more, not on every call.

@@ -113,7 +113,8 @@ func load() int32 {
 func trap() { panic("registry: trap requested by the host") }
 
 // open opens the store over the preopened directory "/" on first use, in the mode the host
-// asks for with the environment variable REGWASM_OPEN (wasm/ABI.md).
+// asks for with the environment variable REGWASM_OPEN and under the memory limit it gives in
+// REGWASM_MEMORY_LIMIT (wasm/ABI.md).
 func open() error {
 	if store != nil {
 		return nil
@@ -122,11 +123,15 @@ func open() error {
 	if err != nil {
 		return err
 	}
+	limit, err := memoryLimit(os.Getenv("REGWASM_MEMORY_LIMIT"))
+	if err != nil {
+		return err
+	}
 	dir, err := dirfs.Open("/")
 	if err != nil {
 		return err
 	}
-	store, err = registry.OpenStoreMode(dir, &registry.Config{Rand: wasiRandom{}}, mode)
+	store, err = registry.OpenStoreMode(dir, &registry.Config{Rand: wasiRandom{}, MemoryLimit: limit}, mode)
 	return err
 }
 

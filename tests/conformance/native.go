@@ -43,7 +43,7 @@ func (n *Native) Open(seed uint64, now uint32, fresh bool) (Answer, error) {
 		}
 	}
 	n.now = now
-	s, err := registry.OpenStore(n.st, &registry.Config{Rand: NewStream(seed), Now: func() uint32 { return n.now }})
+	s, err := registry.OpenStore(n.st, &registry.Config{Rand: NewStream(seed), Now: func() uint32 { return n.now }, MemoryLimit: MemoryLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +51,11 @@ func (n *Native) Open(seed uint64, now uint32, fresh bool) (Answer, error) {
 	// What the module's load export answers when it opens the store.
 	return RawAnswer(s.AppendStatsJSON(nil)), nil
 }
+
+// MemoryLimit is the module's memory limit every host of the vectors gives it, 4 GiB: the Go
+// host's default and V8's bound for a WebAssembly memory (the JS hosts give the engine's),
+// so that stats answer the same memory budget everywhere (FORMAT.md).
+const MemoryLimit = 4 << 30
 
 // Request implements Host.
 func (n *Native) Request(batch []byte) ([]byte, error) {

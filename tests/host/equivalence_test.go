@@ -80,7 +80,7 @@ func TestEquivalence(t *testing.T) {
 		}
 	}
 	feed := &guidFeed{}
-	nat, err := registry.OpenStore(mem, &registry.Config{Rand: feed, Now: func() uint32 { return uint32(now.Unix()) }})
+	nat, err := registry.OpenStore(mem, &registry.Config{Rand: feed, Now: func() uint32 { return uint32(now.Unix()) }, MemoryLimit: host.DefaultMemoryLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

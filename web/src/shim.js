@@ -10,9 +10,37 @@ import { ConsoleStdout, OpenFile, File, WASI, wasi } from '@bjorn3/browser_wasi_
 
 const SUBSCRIPTION_SIZE = 48;
 const EVENT_SIZE = 32;
+const PAGE = 65536;
+
+/** @type {number | undefined} */
+let memoryLimit;
 
 /**
- * A WASI context whose first preopen is `root` ("/"), for one instance.
+ * The most bytes this engine lets a WebAssembly memory grow to: the upper bound it accepts
+ * for a memory's `maximum` (V8: 4 GiB on 64-bit systems). The module declares no maximum, so
+ * this is its limit, given to it as REGWASM_MEMORY_LIMIT (wasm/ABI.md rule 8): its memory
+ * budget derives from it. Probed once.
+ * @returns {number}
+ */
+export function engineMemoryLimit() {
+  if (memoryLimit === undefined) {
+    memoryLimit = 16384 * PAGE;
+    for (const pages of [65536, 32768]) {
+      try {
+        new WebAssembly.Memory({ initial: 0, maximum: pages });
+        memoryLimit = pages * PAGE;
+        break;
+      } catch {
+        // above this engine's bound: try a lower one
+      }
+    }
+  }
+  return memoryLimit;
+}
+
+/**
+ * A WASI context whose first preopen is `root` ("/"), for one instance, telling the module
+ * its memory limit (engineMemoryLimit).
  *
  * With `deterministic` (tests: see deterministic.js), the realtime clock reads its time and,
  * once `_initialize` has returned, random_get reads its stream. The Go runtime inside the
@@ -38,7 +66,7 @@ export function shimWasi(root, hooks) {
     ConsoleStdout.lineBuffered(keep),
     root,
   ];
-  const shim = new WASI([], [], fds, { debug: false });
+  const shim = new WASI([], [`REGWASM_MEMORY_LIMIT=${engineMemoryLimit()}`], fds, { debug: false });
   /** @type {Record<string, Function>} */
   const imports = { ...shim.wasiImport };
   imports.poll_oneoff = (/** @type {number} */ inPtr, /** @type {number} */ outPtr, /** @type {number} */ n, /** @type {number} */ neventsPtr) => {

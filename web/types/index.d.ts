@@ -178,6 +178,9 @@ export interface StatsResult extends ResultBase {
   machine_urls: number;
   /** Memory held by the registry's tables. */
   bytes: number;
+  /** The tables' memory budget: past it, accesses that would add a person, a machine or a
+   * URL are refused with status 507. Derived from the engine's WebAssembly memory limit. */
+  budget?: number;
   storage?: ModuleStorage;
 }
 

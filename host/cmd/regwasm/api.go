@@ -20,6 +20,7 @@ const maxRequestURI = 8 << 10
 type action struct {
 	op                        host.Op
 	machineOnly               bool // access: netdata's cookie-check access, no person
+	noNewPerson               bool // access: refused (429) if it would make a person (ratelimit.go)
 	person, machine, url, arg string
 }
 
@@ -143,7 +144,7 @@ func (a *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		person = ""
 	}
 	act := action{op: op, machineOnly: cookieCheck, person: person, machine: param(q, "machine"), url: param(q, "url"), arg: param(q, actionArg[name])}
-	ans, err := a.reg.do(r.Context(), act)
+	ans, err := a.reg.do(withClient(r, w), act)
 	if err != nil {
 		a.log.Error("registry request failed", "action", name, "err", err)
 		status, reason := registryFailure(err)

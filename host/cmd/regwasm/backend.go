@@ -40,7 +40,7 @@ func openReadOnly(ctx context.Context, dir string) (*host.Registry, error) {
 
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
-	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
+	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, NoNewPerson: a.noNewPerson, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
 	return answer{status: r.Status, person: r.Person, body: r.Body}, err
 }
 

@@ -25,12 +25,14 @@ var helpOrder = []string{"serve", "check", "recover", "stats", "import", "export
 var helps = map[string]cmdHelp{
 	"serve": {
 		synopsis: "serve [--dir DIR] [--addr 127.0.0.1:19999] [--config netdata.conf] [--web DIR]\n" +
-			"              [--tls-cert FILE --tls-key FILE] [--save-every 10m] [-v]",
+			"              [--tls-cert FILE --tls-key FILE] [--save-every 10m] [--new-persons-per-minute 60] [-v]",
 		about: `Serves the registry of DIR: netdata's /api/v1/registry, the dashboard at /, and for
 operators /metrics (Prometheus text format) and /healthz (200 "ok" while the registry
 answers, 503 otherwise). With --tls-cert and --tls-key it serves HTTPS, which netdata's
-cross-site cookie (SameSite=None; Secure) needs. SIGINT or SIGTERM stops it: requests in
-flight finish, a snapshot is saved.`,
+cross-site cookie (SameSite=None; Secure) needs. Each client address (IPv6: its /64;
+loopback, a proxy on this host, is not limited) makes at most --new-persons-per-minute new
+persons a minute: past it an access that would make one is answered 429. SIGINT or SIGTERM
+stops it: requests in flight finish, a snapshot is saved.`,
 	},
 	"check": {
 		synopsis: "check [--json] DIR",

@@ -192,6 +192,7 @@ func writeRegistryMetrics(p *promWriter, st host.Stats) {
 		{"regwasm_machine_urls", "machine-URL links", st.MachineURLs},
 		{"regwasm_accesses", "accesses counted (netdata's usages)", st.Accesses},
 		{"regwasm_table_bytes", "memory the registry's tables hold", st.Bytes},
+		{"regwasm_table_budget_bytes", "the tables' memory budget: past it, new persons, machines and URLs are refused (507)", st.Budget},
 		{"regwasm_module_memory_bytes", "the module's linear memory (it grows and never shrinks)", st.ModuleMemory},
 		{"regwasm_log_records", "changes in the change log since the last snapshot", st.Storage.LogRecords},
 		{"regwasm_unsaved_changes", "changes not in a snapshot yet", st.Storage.Seq - min(st.Storage.SavedSeq, st.Storage.Seq)},

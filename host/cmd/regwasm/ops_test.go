@@ -364,7 +364,7 @@ func TestMetrics(t *testing.T) {
 	if last := m["regwasm_last_save_time_seconds"]; last < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("regwasm_last_save_time_seconds = %v", last)
 	}
-	for _, key := range []string{"regwasm_log_bytes", "regwasm_module_memory_bytes", "regwasm_go_memory_bytes", "regwasm_table_bytes", "process_resident_memory_bytes"} {
+	for _, key := range []string{"regwasm_log_bytes", "regwasm_module_memory_bytes", "regwasm_go_memory_bytes", "regwasm_table_bytes", "regwasm_table_budget_bytes", "process_resident_memory_bytes"} {
 		if m[key] <= 0 {
 			t.Errorf("%s = %v", key, m[key])
 		}

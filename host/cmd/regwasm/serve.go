@@ -23,6 +23,7 @@ const shutdownGrace = 15 * time.Second
 type serveConfig struct {
 	dir, addr, conf, web, cert, key string
 	saveEvery                       time.Duration
+	newPersons                      int
 	verbose                         bool
 }
 
@@ -36,6 +37,7 @@ func parseServeArgs(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.cert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
 	fs.StringVar(&c.key, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.DurationVar(&c.saveEvery, "save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
+	fs.IntVar(&c.newPersons, "new-persons-per-minute", defaultNewPersonsPerMinute, "new persons each client address (IPv6: /64) may make a minute; 0: no limit")
 	fs.BoolVar(&c.verbose, "v", false, "log every request")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -92,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		logIgnored(log, c.conf, ignored)
 	}
-	srv, err := newServer(ctx, reg, web, log)
+	srv, err := newServer(ctx, limitNewPersons(reg, c.newPersons), web, log)
 	if err != nil {
 		_ = reg.close(context.WithoutCancel(ctx))
 		return err
