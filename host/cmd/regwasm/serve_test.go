@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/bench"
 )
 
 // httpGet sends a request to a live server and decodes the answer.
@@ -343,7 +345,7 @@ func TestLoopbackLoad(t *testing.T) {
 	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 64<<20 {
 		t.Fatalf("Go heap grew by %d MiB over the load", grown>>20)
 	}
-	if rss := peakRSS(); rss > 1<<30 {
+	if rss := bench.PeakRSS(); rss > 1<<30 {
 		t.Fatalf("peak RSS %d MiB", rss>>20)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // prototype2016 are the 2016 prototype's req/s per phase on this kind of machine (2 vCPU),
@@ -28,7 +30,7 @@ func writeBenchMarkdown(w io.Writer, r *mergedReport) {
 	p("|---|---|")
 	p("| date | %s |", g.Date)
 	p("| machine | %s |", strings.Join(slices.DeleteFunc([]string{g.Machine.CPU, fmt.Sprintf("%d cores", g.Machine.Cores),
-		humanBytes(int64(g.Machine.RAMBytes)) + " RAM", g.Machine.OS}, func(s string) bool { return s == "" }), ", "))
+		human.Bytes(int64(g.Machine.RAMBytes)) + " RAM", g.Machine.OS}, func(s string) bool { return s == "" }), ", "))
 	p("| Go | %s (wazero: see go.mod) |", g.GoVersion)
 	if r.JS != nil {
 		p("| Node | %s |", r.JS.NodeVersion)
@@ -71,7 +73,7 @@ func writeBenchMarkdown(w io.Writer, r *mergedReport) {
 }
 
 // scales describes each distinct workload and which hosts ran it.
-func scales(hosts []*hostResults) []string {
+func scales(hosts []*HostResults) []string {
 	var out []string
 	for _, g := range workloadGroups(hosts) {
 		names := make([]string, len(g))
@@ -84,7 +86,7 @@ func scales(hosts []*hostResults) []string {
 			size = fmt.Sprintf("%.3g%% of full size", 100*float64(o.Persons)/1e6)
 		}
 		out = append(out, fmt.Sprintf("%s persons, %s machines (x2 from phase 5), %d random rounds: %s requests in batches of %d, seed %d (%s) — %s",
-			humanCount(uint64(o.Persons)), humanCount(uint64(o.Machines)), o.Rounds, humanCount(uint64(5*o.Persons+2*o.Persons*o.Rounds)),
+			human.Count(uint64(o.Persons)), human.Count(uint64(o.Machines)), o.Rounds, human.Count(uint64(5*o.Persons+2*o.Persons*o.Rounds)),
 			o.Batch, o.Seed, size, strings.Join(names, ", ")))
 	}
 	return out
@@ -130,9 +132,9 @@ func writeThroughput(p func(string, ...any), r *mergedReport) {
 	p("%s", head)
 	p("%s", rule)
 	for i, ph := range r.Hosts[0].Phases {
-		row := fmt.Sprintf("| %d. %s | %s |", i+1, ph.Name, humanCount(uint64(ph.Requests)))
+		row := fmt.Sprintf("| %d. %s | %s |", i+1, ph.Name, human.Count(uint64(ph.Requests)))
 		for _, h := range r.Hosts {
-			row += " " + humanCount(uint64(phaseRate(h, i))) + " |"
+			row += " " + human.Count(uint64(phaseRate(h, i))) + " |"
 		}
 		for _, h := range r.Hosts {
 			if h != native && native != nil {
@@ -146,7 +148,7 @@ func writeThroughput(p func(string, ...any), r *mergedReport) {
 	}
 	row := "| **all phases** | |"
 	for _, h := range r.Hosts {
-		row += " **" + humanCount(uint64(overallRate(h))) + "** |"
+		row += " **" + human.Count(uint64(overallRate(h))) + "** |"
 	}
 	for _, h := range r.Hosts {
 		if h != native && native != nil {
@@ -181,7 +183,7 @@ func writeIncludes(p func(string, ...any), r *mergedReport) {
 	p("  test1, one save at the end, timed on its own.")
 	if s := r.Go.SyncProbe; s != nil {
 		p("- fsync probe (the disk of the Go and Node hosts' files): appending %s and fsyncing it takes %.2f ms",
-			humanBytes(int64(s.Bytes)), s.MedianSecond*1e3)
+			human.Bytes(int64(s.Bytes)), s.MedianSecond*1e3)
 		line := fmt.Sprintf("  (median of %d, p90 %.2f ms): what `log sync = always` would add to every batch", s.Samples, s.P90Seconds*1e3)
 		if n := findHost(r.Hosts, "native"); n != nil && overallRate(n) > 0 {
 			batch := float64(n.Options.Batch) / overallRate(n)
@@ -210,11 +212,11 @@ func writeState(p func(string, ...any), r *mergedReport) {
 		}
 		wasm := "–"
 		if h.WasmMemoryEnd > 0 {
-			wasm = humanBytes(int64(h.WasmMemoryEnd))
+			wasm = human.Bytes(int64(h.WasmMemoryEnd))
 		}
 		p("| %s | %d | %d | %d | %d | %d | %d | %s | %.1f | %s | %s | %s | %s | %.2f s | %s |", h.Host, c.Persons, c.Machines, c.URLs,
-			c.Accesses, c.PersonURLs, c.MachineURLs, humanBytes(int64(c.Bytes)), h.BytesPerPersonURL, wasm, humanBytes(int64(h.RSSEnd)),
-			humanBytes(int64(h.PeakRSS)), megabytes(h.SnapshotBytes), h.SaveSeconds, load)
+			c.Accesses, c.PersonURLs, c.MachineURLs, human.Bytes(int64(c.Bytes)), h.BytesPerPersonURL, wasm, human.Bytes(int64(h.RSSEnd)),
+			human.Bytes(int64(h.PeakRSS)), megabytes(h.SnapshotBytes), h.SaveSeconds, load)
 	}
 	if n := findHost(r.Hosts, "native"); n != nil && isFull(n.Options) {
 		p("| 2016 prototype | 1M | 400K | ~402K | 25M | ~24.0M | ~422K | | | | | 3.05 GiB | 2460 MB | 36.3 s | 100 s |")
@@ -228,7 +230,7 @@ func writeState(p func(string, ...any), r *mergedReport) {
 		extra := ""
 		if h.HeapInuseEnd > 0 {
 			extra = fmt.Sprintf("; Go heap in use after the phases %s, live after a final GC %s",
-				humanBytes(int64(h.HeapInuseEnd)), humanBytes(int64(h.HeapAllocAfterGC)))
+				human.Bytes(int64(h.HeapInuseEnd)), human.Bytes(int64(h.HeapAllocAfterGC)))
 		}
 		if !h.PeakRSSIsolated {
 			extra += "; the peak could not be reset between hosts"
@@ -268,12 +270,12 @@ func writeStartAndSizes(p func(string, ...any), r *mergedReport) {
 	p("|---|---:|---:|")
 	var raw, gz int64
 	for _, s := range r.Sizes {
-		p("| `%s` | %s | %s |", s.Name, humanBytes(s.Raw), humanBytes(s.Gzip))
+		p("| `%s` | %s | %s |", s.Name, human.Bytes(s.Raw), human.Bytes(s.Gzip))
 		if strings.HasSuffix(s.Name, ".js") {
 			raw, gz = raw+s.Raw, gz+s.Gzip
 		}
 	}
-	p("| all `.js` of the bundle | %s | %s |", humanBytes(raw), humanBytes(gz))
+	p("| all `.js` of the bundle | %s | %s |", human.Bytes(raw), human.Bytes(gz))
 	p("")
 	if h := r.Go.HTTP; h != nil {
 		p("## HTTP server")
@@ -284,7 +286,7 @@ func writeStartAndSizes(p func(string, ...any), r *mergedReport) {
 		p("| log sync | clients | req/s | p50 | p99 |")
 		p("|---|---:|---:|---:|---:|")
 		for _, run := range h.Runs {
-			p("| %s | %d | %s | %.2f ms | %.2f ms |", run.LogSync, run.Clients, humanCount(uint64(run.PerSecond)), run.P50Seconds*1e3, run.P99Seconds*1e3)
+			p("| %s | %d | %s | %.2f ms | %.2f ms |", run.LogSync, run.Clients, human.Count(uint64(run.PerSecond)), run.P50Seconds*1e3, run.P99Seconds*1e3)
 		}
 		p("")
 	}

@@ -1,11 +1,10 @@
-package main
+package bench
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,12 +13,12 @@ import (
 	"time"
 )
 
-// httpResult is the HTTP server's throughput: concurrent dashboards calling access.
-type httpResult struct {
-	Runs []httpRun `json:"runs"`
+// HTTPResult is the HTTP server's throughput: concurrent dashboards calling access.
+type HTTPResult struct {
+	Runs []HTTPRun `json:"runs"`
 }
 
-type httpRun struct {
+type HTTPRun struct {
 	LogSync    string  `json:"log_sync"`
 	Clients    int     `json:"clients"`
 	Seconds    float64 `json:"seconds"`
@@ -29,7 +28,7 @@ type httpRun struct {
 	P99Seconds float64 `json:"p99_seconds"`
 }
 
-func (h *httpResult) summary() string {
+func (h *HTTPResult) summary() string {
 	s := ""
 	for i, r := range h.Runs {
 		if i > 0 {
@@ -51,10 +50,21 @@ const (
 // access (netdata's JSON answer with the person's URLs) as fast as it gets answers, for
 // httpDuration, once with serve's default "log sync = always" (group commit: one fsync per
 // module call) and once with "log sync = save".
-func benchHTTP(ctx context.Context, stdout io.Writer) (*httpResult, error) {
-	res := &httpResult{}
+// Server is regwasm serve's HTTP handler over a registry directory, for the HTTP benchmark:
+// the command's package makes it (ServerFunc), so that this package measures the real server.
+type Server interface {
+	Handler() http.Handler
+	Close() error
+}
+
+// ServerFunc opens dir (created, empty) with the netdata.conf text conf applied and returns
+// regwasm serve's handler over it.
+type ServerFunc func(ctx context.Context, dir, conf string) (Server, error)
+
+func benchHTTP(ctx context.Context, newServer ServerFunc, stdout io.Writer) (*HTTPResult, error) {
+	res := &HTTPResult{}
 	for _, logSync := range []string{"always", "save"} {
-		run, err := benchHTTPRun(ctx, logSync)
+		run, err := benchHTTPRun(ctx, newServer, logSync)
 		if err != nil {
 			return nil, err
 		}
@@ -64,26 +74,19 @@ func benchHTTP(ctx context.Context, stdout io.Writer) (*httpResult, error) {
 	return res, nil
 }
 
-func benchHTTPRun(ctx context.Context, logSync string) (httpRun, error) {
-	run := httpRun{LogSync: logSync, Clients: httpClients}
+func benchHTTPRun(ctx context.Context, newServer ServerFunc, logSync string) (HTTPRun, error) {
+	run := HTTPRun{LogSync: logSync, Clients: httpClients}
 	tmp, err := os.MkdirTemp("", "regwasm-bench-http-")
 	if err != nil {
 		return run, err
 	}
 	defer os.RemoveAll(tmp)
-	reg, err := openRegistry(ctx, tmp)
+	srv, err := newServer(ctx, tmp, LogSyncConf(logSync))
 	if err != nil {
 		return run, err
 	}
-	defer reg.close(ctx)
-	if _, err := reg.reg.Configure(ctx, logSyncConf(logSync)); err != nil {
-		return run, err
-	}
-	s, err := newServer(ctx, reg, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return run, err
-	}
-	ts := httptest.NewServer(s.handler())
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpClients}}
 	defer client.CloseIdleConnections()

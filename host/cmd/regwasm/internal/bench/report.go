@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/regwasm/regwasm/registry/test1"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // jsReport is what tests/web/bench.mjs --json writes: the JS hosts' figures in the same shape.
@@ -20,17 +22,17 @@ type jsReport struct {
 	Command         string         `json:"command"`
 	NodeVersion     string         `json:"node_version"`
 	ChromiumVersion string         `json:"chromium_version"`
-	Options         benchOptions   `json:"options"`
-	Hosts           []*hostResults `json:"hosts"`
+	Options         Workload       `json:"options"`
+	Hosts           []*HostResults `json:"hosts"`
 	Notes           []string       `json:"notes"`
 }
 
 // mergedReport is everything BENCHMARKS.md shows.
 type mergedReport struct {
-	Go        *benchReport
+	Go        *Report
 	ReportCmd string    // the command that writes the report
 	JS        *jsReport // nil when only the Go hosts ran
-	Hosts     []*hostResults
+	Hosts     []*HostResults
 	Sizes     []fileSize
 	SVGLink   string // the chart, relative to the markdown file
 }
@@ -45,56 +47,55 @@ type fileSize struct {
 // hostOrder is the order of hosts in tables and charts.
 var hostOrder = []string{"native", "wazero", "node", "chromium"}
 
-func runBenchReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench report", stderr)
-	goFile := fs.String("go", "", "the Go hosts' JSON (regwasm bench --json)")
-	jsFile := fs.String("js", "", "the JS hosts' JSON (node tests/web/bench.mjs --json); optional")
-	mdFile := fs.String("md", "BENCHMARKS.md", "the markdown file to write")
-	svgFile := fs.String("svg", "docs/bench.svg", "the chart to write (linked from the markdown)")
-	wasmFile := fs.String("wasm", "host/registry.wasm", "the module whose size is reported")
-	distDir := fs.String("dist", "dist", "the JS bundle directory whose sizes are reported")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+// ReportFiles are what WriteReport reads and writes.
+type ReportFiles struct {
+	Go   string // the Go hosts' JSON (regwasm bench --json)
+	JS   string // the JS hosts' JSON (node tests/web/bench.mjs --json); "" for none
+	MD   string // the markdown file to write
+	SVG  string // the chart to write (linked from the markdown); "" for none
+	Wasm string // the module whose size is reported
+	Dist string // the JS bundle directory whose sizes are reported
+}
+
+// WriteReport merges the Go and JS hosts' figures into the markdown report and its chart,
+// and prints each judged target to stdout. command is the command line, for the report.
+func WriteReport(f ReportFiles, command string, stdout io.Writer) error {
+	var err error
+	rep := &mergedReport{Go: &Report{}, ReportCmd: command}
+	if err := readJSON(f.Go, rep.Go); err != nil {
 		return err
 	}
-	if len(rest) > 0 || *goFile == "" {
-		return usageError("bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]")
-	}
-	rep := &mergedReport{Go: &benchReport{}, ReportCmd: strings.Join(append([]string{"regwasm bench report"}, args...), " ")}
-	if err := readJSON(*goFile, rep.Go); err != nil {
-		return err
-	}
-	if *jsFile != "" {
+	if f.JS != "" {
 		rep.JS = &jsReport{}
-		if err := readJSON(*jsFile, rep.JS); err != nil {
+		if err := readJSON(f.JS, rep.JS); err != nil {
 			return err
 		}
 	}
 	if err := rep.merge(); err != nil {
 		return err
 	}
-	if rep.Sizes, err = shippedSizes(*wasmFile, *distDir); err != nil {
+	if rep.Sizes, err = shippedSizes(f.Wasm, f.Dist); err != nil {
 		return err
 	}
-	if *svgFile != "" {
-		if err := os.MkdirAll(filepath.Dir(*svgFile), 0o755); err != nil {
+	if f.SVG != "" {
+		if err := os.MkdirAll(filepath.Dir(f.SVG), 0o755); err != nil {
 			return err
 		}
-		if err := writeBenchSVG(*svgFile, rep.Hosts); err != nil {
+		if err := writeBenchSVG(f.SVG, rep.Hosts); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(filepath.Dir(*mdFile), *svgFile)
+		rel, err := filepath.Rel(filepath.Dir(f.MD), f.SVG)
 		if err != nil {
-			rel = *svgFile
+			rel = f.SVG
 		}
 		rep.SVGLink = filepath.ToSlash(rel)
 	}
 	var md bytes.Buffer
 	writeBenchMarkdown(&md, rep)
-	if err := os.WriteFile(*mdFile, md.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(f.MD, md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s and %s: %d hosts\n", *mdFile, *svgFile, len(rep.Hosts))
+	fmt.Fprintf(stdout, "wrote %s and %s: %d hosts\n", f.MD, f.SVG, len(rep.Hosts))
 	for _, t := range rep.targets() {
 		if t.mark != markNA {
 			fmt.Fprintf(stdout, "  %-4s  %-40s %-8s %s (target %s)\n", t.mark.word(), t.what, t.host, t.figure, t.target)
@@ -200,7 +201,7 @@ type targetRow struct {
 	mark                       mark
 }
 
-func isFull(o benchOptions) bool {
+func isFull(o Workload) bool {
 	f := test1.Full()
 	return o.Persons == f.Persons && o.Machines == f.Machines && o.Rounds == 10
 }
@@ -222,11 +223,11 @@ func (r *mergedReport) targets() []targetRow {
 			}
 			hi = max(hi, p.PerSecond)
 		}
-		figure := fmt.Sprintf("%s (%s; fastest %s", humanCount(uint64(lo)), name, humanCount(uint64(hi)))
+		figure := fmt.Sprintf("%s (%s; fastest %s", human.Count(uint64(lo)), name, human.Count(uint64(hi)))
 		if runs := native.RunsPerSecond; len(runs) > 1 {
 			var each []string
 			for _, per := range runs {
-				each = append(each, humanCount(uint64(slices.Min(per[min(3, len(per)):]))))
+				each = append(each, human.Count(uint64(slices.Min(per[min(3, len(per)):]))))
 			}
 			figure += fmt.Sprintf("; per phase the median of %d runs, whose slowest were %s", len(runs), strings.Join(each, ", "))
 		}
@@ -251,32 +252,32 @@ func (r *mergedReport) targets() []targetRow {
 		rows = append(rows, targetRow{"req/s ratio to native, all phases", target, h.Host,
 			fmt.Sprintf("%.2f (worst phase %.2f, %s)", all, worst, worstName), judge(all >= 0.5, true)})
 	}
-	perHost := func(what, target string, figure func(*hostResults) (string, bool, bool)) {
+	perHost := func(what, target string, figure func(*HostResults) (string, bool, bool)) {
 		for _, h := range r.Hosts {
 			if f, ok, applies := figure(h); f != "" {
 				rows = append(rows, targetRow{what, target, h.Host, f, judge(ok, applies && isFull(h.Options))})
 			}
 		}
 	}
-	perHost("memory at end: the registry's tables", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
-		return humanBytes(int64(h.Counts.Bytes)), h.Counts.Bytes <= gib, true
+	perHost("memory at end: the registry's tables", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
+		return human.Bytes(int64(h.Counts.Bytes)), h.Counts.Bytes <= gib, true
 	})
-	perHost("memory at end: wasm linear memory", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
+	perHost("memory at end: wasm linear memory", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
 		if h.WasmMemoryEnd == 0 {
 			return "", false, false
 		}
-		return humanBytes(int64(h.WasmMemoryEnd)), h.WasmMemoryEnd <= gib, true
+		return human.Bytes(int64(h.WasmMemoryEnd)), h.WasmMemoryEnd <= gib, true
 	})
-	perHost("memory at end: RSS after the last phase", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
-		return humanBytes(int64(h.RSSEnd)), h.RSSEnd <= gib, true
+	perHost("memory at end: RSS after the last phase", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
+		return human.Bytes(int64(h.RSSEnd)), h.RSSEnd <= gib, true
 	})
-	perHost("snapshot size", "≤ 400 MB", func(h *hostResults) (string, bool, bool) {
+	perHost("snapshot size", "≤ 400 MB", func(h *HostResults) (string, bool, bool) {
 		return megabytes(h.SnapshotBytes), h.SnapshotBytes <= snapshotTarget, true
 	})
-	perHost("save", "≤ 3 s", func(h *hostResults) (string, bool, bool) {
+	perHost("save", "≤ 3 s", func(h *HostResults) (string, bool, bool) {
 		return fmt.Sprintf("%.2f s", h.SaveSeconds), h.SaveSeconds <= 3, true
 	})
-	perHost("load", "≤ 5 s", func(h *hostResults) (string, bool, bool) {
+	perHost("load", "≤ 5 s", func(h *HostResults) (string, bool, bool) {
 		if h.LoadSeconds <= 0 {
 			return "", false, false
 		}
@@ -302,15 +303,15 @@ func (r *mergedReport) targets() []targetRow {
 		if len(g) == 1 {
 			figure, verdict = "no other host ran this scale", markNA
 		}
-		rows = append(rows, targetRow{"same final counts, " + humanCount(uint64(g[0].Options.Persons)) + " persons", "identical",
+		rows = append(rows, targetRow{"same final counts, " + human.Count(uint64(g[0].Options.Persons)) + " persons", "identical",
 			strings.Join(names, ", "), figure, verdict})
 	}
 	return rows
 }
 
 // workloadGroups groups the hosts that ran the same workload, in host order.
-func workloadGroups(hosts []*hostResults) [][]*hostResults {
-	var groups [][]*hostResults
+func workloadGroups(hosts []*HostResults) [][]*HostResults {
+	var groups [][]*HostResults
 next:
 	for _, h := range hosts {
 		for i, g := range groups {
@@ -319,7 +320,7 @@ next:
 				continue next
 			}
 		}
-		groups = append(groups, []*hostResults{h})
+		groups = append(groups, []*HostResults{h})
 	}
 	return groups
 }
