@@ -321,3 +321,43 @@ func checkOf(t testing.TB, st Storage) CheckReport {
 }
 
 var _ = errors.Is
+
+// TestFailedLoadAnswersNothingThenRecovers: a Load that fails (the config gone behind the
+// store's back) leaves the store answering nothing, rather than an empty registry that would
+// log changes on top of the files; once the files are whole again the next call reloads, and
+// its append first cuts the torn tail the reload (which writes nothing) left.
+func TestFailedLoadAnswersNothingThenRecovers(t *testing.T) {
+	ms := &MemStorage{}
+	s, err := OpenStore(ms, detConfig(14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accessMany(t, s, 5)
+	cur := s.chain[len(s.chain)-1].name()
+	ms.AppendFile(cur, []byte{9, 0, 0}) // a torn append, as a crash of another writer leaves
+	conf := filesWithPrefix(t, ms, "registry.conf.")[0]
+	saved, _ := ms.ReadFile(conf)
+	ms.Remove(conf)
+	if err := s.Load(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("load without a config: %v", err)
+	}
+	if _, err := s.Handle(accessBatch(1_700_000_100, "", m1, "http://after/", "n"), nil); err == nil {
+		t.Fatal("a store whose load failed answered")
+	}
+	ms.WriteFile(conf, saved)
+	ms.Sync(conf)
+	if _, err := s.Handle(accessBatch(1_700_000_100, "", m1, "http://after/", "n"), nil); err != nil {
+		t.Fatalf("after the config came back: %v", err)
+	}
+	want := contents(s.reg)
+	s2, err := OpenStore(ms.Crash(), detConfig(14))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(contents(s2.reg), want) {
+		t.Fatal("the append after the reload did not follow the verified records")
+	}
+	if rep := CheckStorage(ms); !rep.Healthy {
+		t.Fatalf("check: %+v", rep)
+	}
+}

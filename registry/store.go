@@ -53,7 +53,9 @@ type Store struct {
 	lastSave  uint32 // unix seconds of base's save
 
 	writeErr error  // fail-stop: why changes are refused; nil when writes work
-	broken   error  // a reload after a failed write failed: nothing is answered until one works
+	broken   error  // a reload failed: nothing is answered until one works
+	reloadTo uint64 // how far the reload that failed was to go (the acknowledged change, or all)
+	needCut  bool   // a torn tail was left (a load that could not write): cut it before appending
 	retryAt  uint32 // when a stopped store tries writing again (unix seconds)
 	backoff  uint32 // seconds to the next try after that one fails
 	notes    []string
@@ -74,6 +76,8 @@ type segState struct {
 	size  int64  // bytes of verified records (where the next one goes)
 	first uint64 // first record's seq (base+1 when empty)
 	last  uint64 // last record's seq (base when empty)
+	// rotten: its header does not verify (its records do): a save never reuses it.
+	rotten bool
 }
 
 func (g *segState) name() string { return segmentName(g.ext) }
@@ -322,6 +326,12 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 // appendLog appends batch as the next record of the current segment.
 func (s *Store) appendLog(batch []byte) error {
 	cur := &s.chain[len(s.chain)-1]
+	if s.needCut {
+		if err := s.cutTo(cur.name(), cur.size); err != nil {
+			return err
+		}
+		s.needCut = false
+	}
 	lag := min(s.seq-s.durable, 1<<32-1)
 	s.record = appendLogRecord(s.record[:0], s.seq+1, uint32(lag), batch)
 	if err := s.st.AppendFile(cur.name(), s.record); err != nil {
@@ -412,7 +422,7 @@ func (s *Store) ready() error {
 	if s.broken == nil {
 		return nil
 	}
-	return s.reload(s.acked)
+	return s.loadAgain(s.reloadTo, false)
 }
 
 // describe answers the store's part of stats and config requests.

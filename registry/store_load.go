@@ -22,20 +22,27 @@ func (s *Store) open() error {
 
 // Load replaces the registry with what the files hold: the newest snapshot that verifies and
 // the log records after it. Writable stores also cut a torn log tail. On error the store keeps
-// nothing half-loaded and the error names the files.
+// nothing half-loaded, answers nothing until a load works, and the error names the files.
 func (s *Store) Load() error {
 	if s.mode == OpenCheck {
 		return nil
 	}
-	return s.load(^uint64(0), s.mode != OpenReadOnly)
+	return s.loadAgain(^uint64(0), s.mode != OpenReadOnly)
 }
 
 // reload loads the files again, as far as change upTo and without writing anything: after a
 // failed write, memory must hold exactly what was acknowledged.
 func (s *Store) reload(upTo uint64) error {
-	err := s.load(upTo, false)
-	if err != nil {
-		s.broken = err
+	s.reloadTo = upTo
+	return s.loadAgain(upTo, false)
+}
+
+// loadAgain replaces a loaded registry with what the files hold. The old contents go first,
+// so that the load's peak is one registry, not two (linear memory never shrinks).
+func (s *Store) loadAgain(upTo uint64, repair bool) error {
+	s.reg.reset(s.settings.Config)
+	if err := s.load(upTo, repair); err != nil {
+		s.broken, s.reloadTo = err, upTo
 		s.reg.reset(s.settings.Config)
 		return err
 	}
@@ -129,14 +136,21 @@ func (s *Store) execute(plan *loadPlan, data []byte, upTo uint64, repair bool, n
 		return withDetail(ErrCorrupt, "the files reach change "+uitoa(seq)+", not the acknowledged "+uitoa(upTo))
 	}
 	if cur := plan.current; cur != nil && (len(chain) == 0 || chain[len(chain)-1].ext != cur.ext) {
-		chain = append(chain, stateOf(cur, cur.scan.valid))
+		g := stateOf(cur, cur.scan.valid)
+		if !cur.scan.headerOK && len(cur.scan.recs) == 0 {
+			g.base, g.first, g.last = seq, seq+1, seq
+		}
+		chain = append(chain, g)
 	}
 	if len(chain) == 0 && s.mode == OpenWrite {
 		return withDetail(ErrCorrupt, "no log segment continues the registry at change "+uitoa(seq))
 	}
-	if repair && plan.cut && s.mode != OpenReadOnly {
+	s.needCut = false
+	if plan.cut && s.mode != OpenReadOnly {
 		cur := chain[len(chain)-1]
-		if err := s.cutTo(cur.name(), cur.size); err != nil {
+		if !repair {
+			s.needCut = true // a load that may not write: the first append cuts it
+		} else if err := s.cutTo(cur.name(), cur.size); err != nil {
 			return err
 		}
 	}
@@ -162,8 +176,18 @@ func stateOf(f *segFile, size int) segState {
 			g.last = r.seq
 		}
 	}
-	if !f.scan.headerOK && len(f.scan.recs) > 0 {
-		g.base = f.scan.recs[0].seq - 1
+	if !f.scan.headerOK {
+		// Its header rotted: the records say where it starts (or, empty, it starts where the
+		// chain ends, set by the caller).
+		g.base, g.last, g.first, g.rotten = 0, 0, 0, true
+		if len(f.scan.recs) > 0 {
+			g.base, g.first = f.scan.recs[0].seq-1, f.scan.recs[0].seq
+			for _, r := range f.scan.recs {
+				if r.end <= size {
+					g.last = r.seq
+				}
+			}
+		}
 	}
 	return g
 }

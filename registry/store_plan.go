@@ -1,10 +1,6 @@
 package registry
 
-import (
-	"cmp"
-	"slices"
-	"strconv"
-)
+import "strconv"
 
 // loadPlan is what a load does with the files it found: the snapshot it starts from, the log
 // records it replays after it, the segment later appends continue, and what it found wrong.
@@ -81,7 +77,6 @@ func joinProblems(ps []string) string {
 // for snapshots the plan would start from, newest first) and returns its data.
 func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, []byte) {
 	p := &loadPlan{}
-	index := recordIndex(d.segs)
 
 	// Candidates: snapshots whose header verifies, by how far their chain reaches, then
 	// newest first; the empty registry last.
@@ -94,13 +89,25 @@ func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, [
 	var cands []cand
 	for _, f := range d.snaps {
 		if f.headerErr == nil && f.header.Version == 2 {
-			parts, end := chainFrom(index, f.header.Seq)
+			parts, end := chainFrom(d.segs, f.header.Seq)
 			cands = append(cands, cand{f: f, seq: f.header.Seq, parts: parts, end: end})
 		}
 	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		return cmp.Or(cmp.Compare(b.end, a.end), cmp.Compare(b.seq, a.seq), cmp.Compare(b.f.header.Gen, a.f.header.Gen))
-	})
+	// At most three: an insertion sort (slices.SortFunc's generic code was 19 KB of module).
+	before := func(a, b *cand) bool {
+		if a.end != b.end {
+			return a.end > b.end
+		}
+		if a.seq != b.seq {
+			return a.seq > b.seq
+		}
+		return a.f.header.Gen > b.f.header.Gen
+	}
+	for i := 1; i < len(cands); i++ {
+		for j := i; j > 0 && before(&cands[j], &cands[j-1]); j-- {
+			cands[j], cands[j-1] = cands[j-1], cands[j]
+		}
+	}
 	var data []byte
 	chosen := false
 	for _, c := range cands {
@@ -112,47 +119,37 @@ func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, [
 		break
 	}
 	if !chosen {
-		p.parts, p.end = chainFrom(index, 0)
+		p.parts, p.end = chainFrom(d.segs, 0)
 	}
 	p.current, p.cut = currentSegment(d.segs, p)
 	p.weigh(d)
 	return p, data
 }
 
-// recordIndex maps every verified record's sequence number to the segments holding it.
-type recordRef struct {
-	seg *segFile
-	i   int
-}
-
-func recordIndex(segs []*segFile) map[uint64][]recordRef {
-	idx := make(map[uint64][]recordRef)
-	for _, sf := range segs {
-		for i := range sf.scan.recs {
-			seq := sf.scan.recs[i].seq
-			idx[seq] = append(idx[seq], recordRef{sf, i})
-		}
-	}
-	return idx
-}
-
 // chainFrom follows the records after seq through the segments, as far as they go without a
 // gap, and returns the parts to replay and the last change reached.
-func chainFrom(idx map[uint64][]recordRef, seq uint64) ([]chainPart, uint64) {
+//
+// # Notes
+//
+// A segment's verified records are consecutive (scanSegment stops at a jump), so the one
+// holding change n is found from its first record's number, without indexing every record
+// (a map of a million records cost tens of megabytes of the module's memory at load).
+func chainFrom(segs []*segFile, seq uint64) ([]chainPart, uint64) {
 	var parts []chainPart
 	for {
-		refs := idx[seq+1]
-		if len(refs) == 0 {
-			return parts, seq
-		}
-		best := refs[0] // of several, the one that goes furthest
-		for _, r := range refs[1:] {
-			if r.seg.scan.last() > best.seg.scan.last() {
-				best = r
+		var best *segFile // of the segments holding seq+1, the one that goes furthest
+		for _, sf := range segs {
+			recs := sf.scan.recs
+			if len(recs) > 0 && recs[0].seq <= seq+1 && seq+1 <= recs[len(recs)-1].seq &&
+				(best == nil || sf.scan.last() > best.scan.last()) {
+				best = sf
 			}
 		}
-		recs := best.seg.scan.recs[best.i:]
-		parts = append(parts, chainPart{seg: best.seg, recs: recs})
+		if best == nil {
+			return parts, seq
+		}
+		recs := best.scan.recs[seq+1-best.scan.recs[0].seq:]
+		parts = append(parts, chainPart{seg: best, recs: recs})
 		seq = recs[len(recs)-1].seq
 	}
 }
@@ -166,6 +163,9 @@ func currentSegment(segs []*segFile, p *loadPlan) (*segFile, bool) {
 		if (!sf.scan.headerOK && len(sf.scan.recs) == 0) || sf.scan.last() != p.end {
 			continue
 		}
+		if d := sf.scan.damage; d != nil && !d.lostToCrash() {
+			continue // appends never follow damage
+		}
 		if p.start == nil && len(sf.scan.recs) == 0 && sf.scan.base != 0 {
 			continue // an empty segment continuing a snapshot the load does not have
 		}
@@ -174,6 +174,13 @@ func currentSegment(segs []*segFile, p *loadPlan) (*segFile, bool) {
 		}
 	}
 	if cur == nil {
+		// An empty segment whose header rotted still takes appends: records verify on their
+		// own, and a later load reads their sequence numbers.
+		for _, sf := range segs {
+			if !sf.scan.headerOK && len(sf.scan.recs) == 0 && sf.scan.size >= segHeaderLen && sf.scan.damage == nil {
+				return sf, sf.scan.tail() > 0
+			}
+		}
 		return nil, false
 	}
 	d := cur.scan.damage

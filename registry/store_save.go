@@ -70,7 +70,7 @@ func (s *Store) save() (SaveInfo, error) {
 	}
 	cur := s.chain[len(s.chain)-1]
 	next, newSeg := cur.base, segState{}
-	if cur.last > cur.base || cur.base != s.seq {
+	if cur.last > cur.base || cur.base != s.seq || cur.rotten {
 		// The segment the changes after this snapshot go to, made durable before the snapshot
 		// names it. With no free slot (a chain that damage made long), appends continue in
 		// the current segment instead.
@@ -200,6 +200,12 @@ func (s *Store) freeExt(base string, after int) int {
 // salvage ends a salvage: the settings are written (a rebuilt config), then two generations,
 // so that the directory holds only what verified, with the usual redundancy.
 func (s *Store) salvage() error {
+	if _, c, err := s.conf.Read(); errors.Is(err, ErrCorrupt) {
+		// The config that does not verify gives way to the one rebuilt (its identity kept).
+		if _, err := s.conf.Discard(c); err != nil {
+			return err
+		}
+	}
 	if _, err := s.writeSettings(&s.settings); err != nil {
 		return err
 	}

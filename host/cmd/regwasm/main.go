@@ -27,6 +27,7 @@ usage:
                  [--svg FILE] [--json FILE]
   regwasm bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]
   regwasm check  DIR
+  regwasm recover DIR OUTDIR
   regwasm import DIR netdata-registry.db [registry-log.db]
   regwasm export DIR FILE
   regwasm stats  [--json] [DIR]
@@ -38,12 +39,13 @@ DIR defaults to $REGWASM_DIR, else $XDG_DATA_HOME/regwasm, else ~/.local/share/r
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"serve":  runServe,
-	"bench":  runBench,
-	"check":  runCheck,
-	"import": runImport,
-	"export": runExport,
-	"stats":  runStats,
+	"serve":   runServe,
+	"bench":   runBench,
+	"check":   runCheck,
+	"recover": runRecover,
+	"import":  runImport,
+	"export":  runExport,
+	"stats":   runStats,
 }
 
 // exitCode is an error that carries the process's exit status (check's "not healthy" is 1
