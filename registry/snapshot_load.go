@@ -144,7 +144,12 @@ func (r *Registry) loadSnapshot(data []byte, crc bool) (SnapshotHeader, error) {
 		return h, err
 	}
 	fresh := New(r.cfg)
-	if err := fresh.decode(body, len(data)-snapTrailer-len(body)); err != nil {
+	start := len(data) - snapTrailer - len(body)
+	decode := func() error { return fresh.decode(body, start) }
+	if h.Version >= 3 {
+		decode = func() error { return fresh.decodeV3(data, start, start+len(body)) }
+	}
+	if err := decode(); err != nil {
 		*r = *New(r.cfg)
 		return h, err
 	}
@@ -190,18 +195,26 @@ func (r *Registry) decode(body []byte, base int) error {
 // The i-th string gets id i+1, so a link's snapshot index plus one is its id.
 func (d *decoder) readStrings(t *internTable, what string) int {
 	n := d.count(1, what)
+	if !d.stringsInto(t, what, n) {
+		return 0
+	}
+	return n
+}
+
+// stringsInto reads n strings into t, which must be empty (ids 1..n).
+func (d *decoder) stringsInto(t *internTable, what string, n int) bool {
 	t.reserve(min(n, 1<<20))
 	for i := 1; i <= n; i++ {
 		s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
 		if d.err != nil {
-			return 0
+			return false
 		}
 		if len(s) == 0 || t.addNew(s) != uint32(i) {
 			d.fail(what + " empty or repeated")
-			return 0
+			return false
 		}
 	}
-	return n
+	return true
 }
 
 // machines reads the machines section into r, counting the links to each URL in urlRefs.

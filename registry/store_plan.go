@@ -88,7 +88,7 @@ func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, [
 	}
 	var cands []cand
 	for _, f := range d.snaps {
-		if f.headerErr == nil && f.header.Version == 2 {
+		if f.headerErr == nil && f.header.Version >= 2 {
 			parts, end := chainFrom(d.segs, f.header.Seq)
 			cands = append(cands, cand{f: f, seq: f.header.Seq, parts: parts, end: end})
 		}

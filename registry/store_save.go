@@ -102,7 +102,7 @@ func (s *Store) save() (SaveInfo, error) {
 // changes go to the segment at base next, into a free slot, and syncs it.
 func (s *Store) writeSnapshot(now uint32, next uint64) (*snapFile, error) {
 	id, _ := ParseGUID(s.settings.MachineGUID)
-	h := SnapshotHeader{Version: 2, Seq: s.seq, Gen: s.gen + 1, Next: next, Saved: now, Registry: id}
+	h := SnapshotHeader{Version: snapVersion, Seq: s.seq, Gen: s.gen + 1, Next: next, Saved: now, Registry: id}
 	after := 0
 	if s.base != nil {
 		after = s.base.ext
