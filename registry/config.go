@@ -24,6 +24,10 @@ type Config struct {
 	Rand io.Reader
 	// Now gives the time (unix seconds) for requests that carry none; time.Now when nil.
 	Now func() uint32
+	// Yield, when not nil, is called between slices of about a millisecond of a long
+	// operation's work (loading or writing a snapshot, replaying a log), so that a host
+	// running the core on one of its threads can let others run (see pace).
+	Yield func()
 }
 
 // MaxExpireIdleDays is the largest ExpireIdleDays, 100 years: larger values are clamped to

@@ -33,6 +33,8 @@ type Registry struct {
 	refuse     error
 	onlyChecks bool
 
+	pace pace // Config.Yield's pacing of long operations
+
 	urlBuf, nameBuf []byte    // cleaning buffers
 	delBuf          []byte    // delete's cleaned URL in use, kept for the change log
 	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
@@ -129,6 +131,7 @@ func bump(u uint32) uint32 {
 func New(cfg Config) *Registry {
 	return &Registry{
 		cfg:          cfg.withDefaults(),
+		pace:         pace{yield: cfg.Yield},
 		personIndex:  newGUIDIndex(),
 		machineIndex: newGUIDIndex(),
 		urls:         newInternTable(),

@@ -161,9 +161,15 @@ func (e *snapEncoding) write(h *SnapshotHeader, put func([]byte) error) (int, er
 func (e *snapEncoding) writePersons(w *snapWriter) {
 	per := e.personsChunk
 	chunks := (len(e.persons) + per - 1) / per
+	var pc *pace
+	if e.workers == 1 {
+		pc = &e.r.pace // a pace is one goroutine's
+	}
 	encode := func(j int, b []byte) []byte {
 		for _, pi := range e.persons[j*per : min((j+1)*per, len(e.persons))] {
-			b = e.appendPerson(b, &e.r.persons[pi])
+			p := &e.r.persons[pi]
+			pc.step(int(p.n) + 1)
+			b = e.appendPerson(b, p)
 		}
 		return b
 	}
@@ -232,9 +238,11 @@ func (r *Registry) snapPlan(workers int) *snapEncoding {
 	n := max(len(r.persons), len(r.machines), len(r.urls.ents), len(r.names.ents))
 	scratch := make([]sortKey, 2*n) // for the sorts, one after the other
 	keys, tmp := scratch[:n:n], scratch[n:]
-	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp)
-	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp)
+	p := &r.pace
+	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp, p)
+	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp, p)
 	for k, mi := range e.machines {
+		p.step(1)
 		e.machineNo[mi] = uint32(k)
 		for _, mu := range r.machineBlock(&r.machines[mi]) {
 			if e.urlNo[mu.url] == 0 {
@@ -253,16 +261,17 @@ func (r *Registry) snapPlan(workers int) *snapEncoding {
 			offs = append(offs, sortKey{lo: uint64(p.off), idx: uint32(i)})
 		}
 	}
+	p.step(len(r.persons))
 	e.blocks = make([]snapBlock, len(e.persons))
-	for k, o := range radixSort(offs, tmp) {
+	for k, o := range radixSort(offs, tmp, p) {
 		e.blocks[k] = snapBlock{off: uint32(o.lo), owner: o.idx, rank: rank[o.idx]}
 	}
 	urlFirst := make([][]uint64, e.workers)
 	nameFirst := make([][]uint64, e.workers)
 	maxima := make([]linkMaxima, e.workers)
 	e.eachPart(func(w int, part []snapBlock) { urlFirst[w], nameFirst[w], maxima[w] = e.firstUses(part) })
-	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp)
-	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp)
+	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp, p)
+	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp, p)
 	for _, m := range maxima[1:] {
 		maxima[0].merge(&m)
 	}
@@ -309,9 +318,14 @@ func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64, mx lin
 	for i := range names {
 		names[i] = ^uint64(0)
 	}
+	var pc *pace
+	if e.workers == 1 {
+		pc = &e.r.pace // a pace is one goroutine's
+	}
 	for _, bl := range part {
 		p := &e.r.persons[bl.owner]
 		blk := e.r.personBlock(p)
+		pc.step(len(blk) + 1)
 		for k := range blk {
 			pu := &blk[k]
 			pos := uint64(bl.rank)<<32 | uint64(k)
@@ -328,7 +342,7 @@ func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64, mx lin
 
 // numberByFirstUse numbers the ids not numbered yet in the order of their first use, using
 // keys and tmp (len(no) long at least) to sort them.
-func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey) []uint32 {
+func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey, p *pace) []uint32 {
 	uses := keys[:0]
 	for id := range no {
 		pos := first[0][id]
@@ -339,7 +353,7 @@ func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey)
 			uses = append(uses, sortKey{lo: pos, idx: uint32(id)})
 		}
 	}
-	for _, u := range radixSort(uses, tmp) {
+	for _, u := range radixSort(uses, tmp, p) {
 		order = append(order, u.idx)
 		no[u.idx] = uint32(len(order))
 	}

@@ -221,7 +221,7 @@ func TestSortByGUID(t *testing.T) {
 				seen[guids[i]] = true
 			}
 			got := sortByGUID(n, func(i uint32) *GUID { return &guids[i] }, func(i int) bool { return i%5 != 3 },
-				make([]sortKey, n), make([]sortKey, n))
+				make([]sortKey, n), make([]sortKey, n), nil)
 			var want []uint32
 			for i := range guids {
 				if i%5 != 3 {

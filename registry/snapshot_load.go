@@ -65,6 +65,7 @@ type decoder struct {
 	off  int
 	base int // the body's offset in the file, for error offsets
 	err  error
+	pace *pace
 }
 
 func (d *decoder) fail(msg string) {
@@ -159,7 +160,7 @@ func (r *Registry) loadSnapshot(data []byte, crc bool) (SnapshotHeader, error) {
 
 // decode reads a snapshot's body (after the header, at offset base in its file).
 func (r *Registry) decode(body []byte, base int) error {
-	d := &decoder{b: body, base: base}
+	d := &decoder{b: body, base: base, pace: &r.pace}
 	r.accesses = d.uvarint()
 	nURL := d.readStrings(&r.urls, "URL")
 	nName := d.readStrings(&r.names, "name")
@@ -205,6 +206,9 @@ func (d *decoder) readStrings(t *internTable, what string) int {
 func (d *decoder) stringsInto(t *internTable, what string, n int) bool {
 	t.reserve(min(n, 1<<20))
 	for i := 1; i <= n; i++ {
+		if i&1023 == 0 {
+			d.pace.step(1024)
+		}
 		s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
 		if d.err != nil {
 			return false
@@ -265,6 +269,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 		copy(g[:], d.bytes(16))
 		p := person{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
 		n := d.u32(uint64(len(d.b)-d.off)/6+1, "person URL count")
+		d.pace.step(int(n) + 1)
 		idx := uint32(len(r.persons))
 		r.persons = append(r.persons, person{guid: g})
 		if g.IsZero() || !r.personIndex.insertNew(&g, idx, r.personGUID) {

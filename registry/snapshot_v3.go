@@ -132,7 +132,7 @@ func (r *Registry) decodeV3(data []byte, start, end int) error {
 		}
 	}
 	d.lay = d.w.layout()
-	dd := &decoder{b: data[:end], off: d.off, base: 0}
+	dd := &decoder{b: data[:end], off: d.off, base: 0, pace: &r.pace}
 	if !dd.stringsInto(&r.urls, "URL", nURL) || !dd.stringsInto(&r.names, "name", nName) {
 		return dd.err
 	}
@@ -228,6 +228,7 @@ func (d *v3decoder) machines(r *Registry, nm int) {
 		if !ok {
 			return
 		}
+		r.pace.step(int(n) + 1)
 		idx := uint32(len(r.machines))
 		r.machines = append(r.machines, machine{guid: g})
 		if g.IsZero() || !r.machineIndex.insertNew(&g, idx, r.machineGUID) || !d.inOrder(&g) {
@@ -276,6 +277,7 @@ func (d *v3decoder) persons(r *Registry, np, nMachine, nName int) {
 		if !ok {
 			return
 		}
+		r.pace.step(int(n) + 1)
 		if n > 0 && rowLen == 0 {
 			d.fail("person-URL rows of no bytes")
 			return
