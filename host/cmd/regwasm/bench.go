@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/regwasm/regwasm/host"
 	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/bench"
 	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"github.com/regwasm/regwasm/registry/test1"
@@ -94,6 +95,7 @@ func runBenchReport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.SVG, "svg", "docs/bench.svg", "the chart to write (linked from the markdown)")
 	fs.StringVar(&f.Wasm, "wasm", "host/registry.wasm", "the module whose size is reported")
 	fs.StringVar(&f.Dist, "dist", "dist", "the JS bundle directory whose sizes are reported")
+	fs.StringVar(&f.WasmOpt, "wasm-opt", "", "tests/bench/wasm-opt-ab.mjs's JSON (the wasm-opt A/B); optional")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func runBenchReport(args []string, stdout, stderr io.Writer) error {
 
 // benchServer is regwasm serve's handler over a new registry in dir, for bench --http.
 func benchServer(ctx context.Context, dir, conf string) (bench.Server, error) {
-	reg, err := openRegistry(ctx, dir)
+	reg, err := openRegistry(ctx, dir, host.WithBackgroundSaves())
 	if err != nil {
 		return nil, err
 	}
@@ -127,5 +129,6 @@ type benchServed struct {
 	h http.Handler
 }
 
-func (b *benchServed) Handler() http.Handler { return b.h }
-func (b *benchServed) Close() error          { return b.s.reg.close(context.Background()) }
+func (b *benchServed) Handler() http.Handler          { return b.h }
+func (b *benchServed) Save(ctx context.Context) error { return b.s.reg.save(ctx) }
+func (b *benchServed) Close() error                   { return b.s.reg.close(context.Background()) }

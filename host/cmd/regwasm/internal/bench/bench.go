@@ -69,6 +69,12 @@ type HostResults struct {
 	SnapshotBytes    int64   `json:"snapshot_bytes"`
 	LoadSeconds      float64 `json:"load_seconds"`
 	LoadNote         string  `json:"load_note,omitempty"`
+	// RestartSeconds is a fresh open of the saved directory (a new instance and its load; a
+	// new Store natively).
+	RestartSeconds float64 `json:"restart_seconds,omitempty"`
+	// HTTPSave (the wazero host, with --http) is regwasm serve on the directory the run
+	// left, under load while it saves.
+	HTTPSave *HTTPSaveRun `json:"http_save,omitempty"`
 	// Native only: encoding the snapshot and decoding it into a new registry, in memory.
 	EncodeSeconds float64 `json:"snapshot_encode_seconds,omitempty"`
 	DecodeSeconds float64 `json:"snapshot_decode_seconds,omitempty"`
@@ -271,6 +277,21 @@ func benchHost(ctx context.Context, name string, opts *Options) (*HostResults, e
 	}
 	if err := target.saveLoad(res); err != nil {
 		return nil, err
+	}
+	if w, ok := target.(*wazeroTarget); ok && opts.HTTP && opts.NewServer != nil {
+		// The run's directory, reopened as regwasm serve opens it: a restart, then requests
+		// while it saves.
+		dir := w.reg.Dir()
+		if err := w.reg.Close(); err != nil {
+			return nil, err
+		}
+		w.reg = nil
+		if res.HTTPSave, err = benchHTTPSave(ctx, opts.NewServer, dir, res.Counts.Persons); err != nil {
+			return nil, fmt.Errorf("http with a save: %w", err)
+		}
+		res.RestartSeconds = res.HTTPSave.RestartSeconds
+		fmt.Fprintf(opts.Out, "%-6s restart %.2f s; http during a save of %.1f s: max %.1f ms, p99.9 %.1f ms\n", name,
+			res.RestartSeconds, res.HTTPSave.SaveSeconds, res.HTTPSave.During.Max*1e3, res.HTTPSave.During.P999*1e3)
 	}
 	if name == "native" {
 		runtime.GC()

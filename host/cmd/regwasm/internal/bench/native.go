@@ -99,6 +99,11 @@ func (t *nativeTarget) saveLoad(r *HostResults) error {
 	}
 	r.LoadSeconds = time.Since(t0).Seconds()
 	r.LoadNote = "registry.Store.Load in the same process"
+	t0 = time.Now()
+	if _, err := registry.OpenStoreMode(t.dir, nil, registry.OpenReadOnly); err != nil {
+		return err
+	}
+	r.RestartSeconds = time.Since(t0).Seconds()
 	after, err := t.counts()
 	if err != nil {
 		return err

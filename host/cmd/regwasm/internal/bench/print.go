@@ -65,6 +65,13 @@ func (rep *Report) Print(w io.Writer) {
 	if h := rep.HTTP; h != nil {
 		fmt.Fprintf(w, "HTTP: %s\n", h.summary())
 	}
+	for _, h := range rep.Hosts {
+		if s := h.HTTPSave; s != nil {
+			fmt.Fprintf(w, "HTTP while saving %s persons (%s): restart %.2f s, save %.2f s (+%s RSS); during it %.0f req/s, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; outside %.0f req/s, max %.2f ms\n",
+				human.Count(s.Persons), h.Host, s.RestartSeconds, s.SaveSeconds, human.Bytes(int64(s.SaveMemory)), s.During.PerSecond,
+				s.During.P99*1e3, s.During.P999*1e3, s.During.Max*1e3, s.Outside.PerSecond, s.Outside.Max*1e3)
+		}
+	}
 }
 
 // printPhases writes req/s per phase, one column per host, then each host's ratio to native.

@@ -35,6 +35,7 @@ type mergedReport struct {
 	Hosts     []*HostResults
 	Sizes     []fileSize
 	SVGLink   string // the chart, relative to the markdown file
+	WasmOpt   *WasmOptAB
 }
 
 // fileSize is one shipped file's size, raw and gzip -9.
@@ -55,6 +56,44 @@ type ReportFiles struct {
 	SVG  string // the chart to write (linked from the markdown); "" for none
 	Wasm string // the module whose size is reported
 	Dist string // the JS bundle directory whose sizes are reported
+	// WasmOpt is tests/bench/wasm-opt-ab.mjs's JSON: test1 with the module as Go builds it and
+	// as binaryen's wasm-opt optimizes it; "" for none.
+	WasmOpt string
+}
+
+// WasmOptAB is what tests/bench/wasm-opt-ab.mjs measured.
+type WasmOptAB struct {
+	Tool         string               `json:"tool"`
+	Flags        []string             `json:"flags"`
+	Reproducible bool                 `json:"reproducible"`
+	OptSeconds   float64              `json:"opt_seconds"`
+	Persons      int                  `json:"persons"`
+	Bytes        map[string]int64     `json:"bytes"`
+	Gzip         map[string]int64     `json:"gzip"`
+	Wazero       map[string][]float64 `json:"wazero"`
+	Node         map[string][]float64 `json:"node"`
+	LoadAverage  []float64            `json:"load_average"`
+}
+
+// median of a host's runs of one module.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// faster reports whether the optimized module was measurably faster on both hosts: every
+// run above every run of the module as built.
+func (w *WasmOptAB) faster() bool {
+	for _, h := range []map[string][]float64{w.Wazero, w.Node} {
+		if len(h["opt"]) == 0 || slices.Min(h["opt"]) <= slices.Max(h["base"]) {
+			return false
+		}
+	}
+	return true
 }
 
 // WriteReport merges the Go and JS hosts' figures into the markdown report and its chart,
@@ -73,6 +112,12 @@ func WriteReport(f ReportFiles, command string, stdout io.Writer) error {
 	}
 	if err := rep.merge(); err != nil {
 		return err
+	}
+	if f.WasmOpt != "" {
+		rep.WasmOpt = &WasmOptAB{}
+		if err := readJSON(f.WasmOpt, rep.WasmOpt); err != nil {
+			return err
+		}
 	}
 	if rep.Sizes, err = shippedSizes(f.Wasm, f.Dist); err != nil {
 		return err
@@ -277,6 +322,38 @@ func (r *mergedReport) targets() []targetRow {
 	perHost("save", "≤ 3 s", func(h *HostResults) (string, bool, bool) {
 		return fmt.Sprintf("%.2f s", h.SaveSeconds), h.SaveSeconds <= 3, true
 	})
+	perHost("restart (open of the saved directory; JS: its load)", "≤ 3 s", func(h *HostResults) (string, bool, bool) {
+		s := h.RestartSeconds
+		if s <= 0 && (h.Host == "node" || h.Host == "chromium") {
+			s = h.LoadSeconds
+		}
+		if s <= 0 {
+			return "", false, false
+		}
+		return fmt.Sprintf("%.2f s", s), s <= 3, true
+	})
+	for _, h := range r.Hosts {
+		if s := h.HTTPSave; s != nil {
+			full := isFull(h.Options)
+			rows = append(rows,
+				targetRow{"HTTP latency during a save, max", "< 50 ms", h.Host, fmt.Sprintf("%.1f ms (save of %.1f s, %d requests)", s.During.Max*1e3, s.SaveSeconds, s.During.Requests), judge(s.During.Max < 0.05, full)},
+				targetRow{"HTTP latency during a save, p99.9", "< 10 ms", h.Host, fmt.Sprintf("%.2f ms", s.During.P999*1e3), judge(s.During.P999 < 0.01, full)})
+		}
+	}
+	if r.Go != nil && r.Go.HTTP != nil {
+		for _, run := range r.Go.HTTP.Runs {
+			if run.LogSync == "always" {
+				ceiling := ""
+				for _, c := range r.Go.HTTP.Runs {
+					if c.LogSync == ceilingRun {
+						ceiling = fmt.Sprintf("; a fixed answer without the registry: %s", human.Count(uint64(c.PerSecond)))
+					}
+				}
+				rows = append(rows, targetRow{"HTTP req/s, log sync = always, 16 clients", "≥ 30K, p99 < 5 ms", "wazero",
+					fmt.Sprintf("%s, p99 %.2f ms%s", human.Count(uint64(run.PerSecond)), run.P99Seconds*1e3, ceiling), judge(run.PerSecond >= 30e3 && run.P99Seconds < 0.005, true)})
+			}
+		}
+	}
 	perHost("load", "≤ 5 s", func(h *HostResults) (string, bool, bool) {
 		if h.LoadSeconds <= 0 {
 			return "", false, false
@@ -292,6 +369,16 @@ func (r *mergedReport) targets() []targetRow {
 		if h.ColdStartSeconds > 0 {
 			rows = append(rows, targetRow{"warm start", "≤ 150 ms", h.Host, fmt.Sprintf("%.0f ms", h.WarmStartSeconds*1e3), judge(h.WarmStartSeconds <= 0.15, true)})
 		}
+	}
+	if w := r.WasmOpt; w != nil {
+		figure := fmt.Sprintf("wazero %s -> %s, node %s -> %s req/s (medians)", human.Count(uint64(median(w.Wazero["base"]))),
+			human.Count(uint64(median(w.Wazero["opt"]))), human.Count(uint64(median(w.Node["base"]))), human.Count(uint64(median(w.Node["opt"]))))
+		verdict := "not adopted"
+		if w.faster() && w.Reproducible {
+			verdict = "faster: adopt"
+		}
+		rows = append(rows, targetRow{"wasm-opt " + strings.Join(w.Flags[:1], " ") + " (adopt only if faster on both)", "faster and reproducible",
+			"wazero, node", figure + "; " + verdict, judge(true, true)})
 	}
 	// merge refused hosts that disagree: what remains is which hosts could be compared.
 	for _, g := range workloadGroups(r.Hosts) {

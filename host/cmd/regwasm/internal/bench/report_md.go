@@ -68,6 +68,9 @@ func writeBenchMarkdown(w io.Writer, r *mergedReport) {
 	if r.JS != nil {
 		p("%s", rel(r.JS.Command))
 	}
+	if r.WasmOpt != nil {
+		p("node tests/bench/wasm-opt-ab.mjs --json tests/out/wasm-opt.json")
+	}
 	p("%s", rel(r.ReportCmd))
 	p("```")
 }
@@ -281,12 +284,70 @@ func writeStartAndSizes(p func(string, ...any), r *mergedReport) {
 		p("## HTTP server")
 		p("")
 		p("`regwasm serve`'s handler over loopback (httptest, the module through wazero, group commit),")
-		p("concurrent persons each calling `access` with its cookie and reading netdata's JSON answer:")
+		p("concurrent persons each calling `access` with its cookie and reading netdata's JSON answer")
+		p("(20 machines each, so each answer lists up to 20 URLs); the clients run in the same process.")
+		p("The last row is a handler that answers a fixed body without any registry: the most this")
+		p("machine's loopback, net/http and the clients allow:")
 		p("")
 		p("| log sync | clients | req/s | p50 | p99 |")
 		p("|---|---:|---:|---:|---:|")
 		for _, run := range h.Runs {
 			p("| %s | %d | %s | %.2f ms | %.2f ms |", run.LogSync, run.Clients, human.Count(uint64(run.PerSecond)), run.P50Seconds*1e3, run.P99Seconds*1e3)
+		}
+		p("")
+	}
+	if w := r.WasmOpt; w != nil {
+		p("## wasm-opt")
+		p("")
+		p("binaryen's `wasm-opt` (%s, npm `binaryen` pinned in package.json) over the Go-built module with", w.Tool)
+		p("`%s` (%.0f s; the same output twice: %v): %s -> %s raw, %s -> %s gzip -9.", strings.Join(w.Flags, " "), w.OptSeconds, w.Reproducible,
+			human.Bytes(w.Bytes["base"]), human.Bytes(w.Bytes["opt"]), human.Bytes(w.Gzip["base"]), human.Bytes(w.Gzip["opt"]))
+		p("test1 at %s persons, the runs alternated (module as built, optimized, as built, ...), total req/s:", human.Count(uint64(w.Persons)))
+		p("")
+		p("| host | as built | wasm-opt |")
+		p("|---|---|---|")
+		list := func(v []float64) string {
+			var s []string
+			for _, x := range v {
+				s = append(s, human.Count(uint64(x)))
+			}
+			return strings.Join(s, ", ")
+		}
+		p("| wazero | %s | %s |", list(w.Wazero["base"]), list(w.Wazero["opt"]))
+		p("| node | %s | %s |", list(w.Node["base"]), list(w.Node["opt"]))
+		p("")
+		if w.faster() && w.Reproducible {
+			p("Every optimized run was faster than every other on both hosts: adopt it.")
+		} else {
+			p("Not adopted: the optimized module was not faster in every run on both hosts (load averages %v on 2 shared cores),", w.LoadAverage)
+			p("and it would add a 25-30 s step and a second tool to the build that TestCommittedWasmIsFresh reproduces.")
+		}
+		p("")
+	}
+	for _, h := range r.Hosts {
+		s := h.HTTPSave
+		if s == nil {
+			continue
+		}
+		p("## Saves off the request path")
+		p("")
+		p("The directory test1 left on the %s host (%s persons, saved), opened as `regwasm serve` opens it", h.Host, human.Count(s.Persons))
+		p("(a restart: %.2f s, instantiate and load), then %d dashboards calling `access` over loopback with", s.RestartSeconds, s.Clients)
+		p("`log sync = %s`; after a second the server saves in the background (`host.WithBackgroundSaves`: a second", s.LogSync)
+		p("instance writes the snapshot while the first answers). The save took %.2f s; the process's resident memory", s.SaveSeconds)
+		p("rose by %s during it (the second instance, sampled every 20 ms).", human.Bytes(int64(s.SaveMemory)))
+		if s.SaveError != "" {
+			p("The save failed: %s.", s.SaveError)
+		}
+		p("")
+		p("| requests started | requests | req/s | p50 | p99 | p99.9 | max |")
+		p("|---|---:|---:|---:|---:|---:|---:|")
+		for _, row := range []struct {
+			name string
+			l    LatencyStats
+		}{{"while the save ran", s.During}, {"before and after it", s.Outside}} {
+			p("| %s | %d | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms |", row.name, row.l.Requests, human.Count(uint64(row.l.PerSecond)),
+				row.l.P50*1e3, row.l.P99*1e3, row.l.P999*1e3, row.l.Max*1e3)
 		}
 		p("")
 	}
