@@ -277,7 +277,7 @@ func (r *Registry) replay(recs []logRecord, seq uint64) (last, changes uint64, e
 		if rec.seq != seq+1 {
 			return seq, changes, corruptAt("log record "+strconv.FormatUint(rec.seq, 10)+" follows change "+strconv.FormatUint(seq, 10), rec.off)
 		}
-		r.pace.step(len(rec.batch) / 2)
+		r.pace.step(2 * len(rec.batch))
 		reqs, err = parseBatch(rec.batch, reqs[:0], true)
 		if err != nil {
 			return seq, changes, corruptAt("log record does not parse: "+err.Error(), rec.off)

@@ -168,7 +168,7 @@ func (e *snapEncoding) writePersons(w *snapWriter) {
 	encode := func(j int, b []byte) []byte {
 		for _, pi := range e.persons[j*per : min((j+1)*per, len(e.persons))] {
 			p := &e.r.persons[pi]
-			pc.step(int(p.n) + 1)
+			pc.step(perEntity(p.n))
 			b = e.appendPerson(b, p)
 		}
 		return b
@@ -242,7 +242,7 @@ func (r *Registry) snapPlan(workers int) *snapEncoding {
 	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp, p)
 	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp, p)
 	for k, mi := range e.machines {
-		p.step(1)
+		p.step(perEntity(r.machines[mi].n))
 		e.machineNo[mi] = uint32(k)
 		for _, mu := range r.machineBlock(&r.machines[mi]) {
 			if e.urlNo[mu.url] == 0 {
@@ -325,7 +325,7 @@ func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64, mx lin
 	for _, bl := range part {
 		p := &e.r.persons[bl.owner]
 		blk := e.r.personBlock(p)
-		pc.step(len(blk) + 1)
+		pc.step(perEntity(uint32(len(blk))))
 		for k := range blk {
 			pu := &blk[k]
 			pos := uint64(bl.rank)<<32 | uint64(k)

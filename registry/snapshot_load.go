@@ -207,7 +207,7 @@ func (d *decoder) stringsInto(t *internTable, what string, n int) bool {
 	t.reserve(min(n, 1<<20))
 	for i := 1; i <= n; i++ {
 		if i&1023 == 0 {
-			d.pace.step(1024)
+			d.pace.step(8 * 1024)
 		}
 		s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
 		if d.err != nil {
@@ -269,7 +269,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 		copy(g[:], d.bytes(16))
 		p := person{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
 		n := d.u32(uint64(len(d.b)-d.off)/6+1, "person URL count")
-		d.pace.step(int(n) + 1)
+		d.pace.step(perEntity(n))
 		idx := uint32(len(r.persons))
 		r.persons = append(r.persons, person{guid: g})
 		if g.IsZero() || !r.personIndex.insertNew(&g, idx, r.personGUID) {

@@ -228,7 +228,7 @@ func (d *v3decoder) machines(r *Registry, nm int) {
 		if !ok {
 			return
 		}
-		r.pace.step(int(n) + 1)
+		r.pace.step(perEntity(n))
 		idx := uint32(len(r.machines))
 		r.machines = append(r.machines, machine{guid: g})
 		if g.IsZero() || !r.machineIndex.insertNew(&g, idx, r.machineGUID) || !d.inOrder(&g) {
@@ -277,7 +277,7 @@ func (d *v3decoder) persons(r *Registry, np, nMachine, nName int) {
 		if !ok {
 			return
 		}
-		r.pace.step(int(n) + 1)
+		r.pace.step(perEntity(n))
 		if n > 0 && rowLen == 0 {
 			d.fail("person-URL rows of no bytes")
 			return

@@ -451,7 +451,7 @@ func loadCheckpointBase(st Storage, reg *Registry, p *checkpointPlan) (uint64, e
 		for off := 0; off < t+8; off += 1 << 16 {
 			end := min(off+1<<16, t+8)
 			crc = crc32.Update(crc, castagnoli, data[off:end])
-			reg.pace.step((end - off) / 64)
+			reg.pace.step((end - off) / 16)
 		}
 		if crc != binary.LittleEndian.Uint32(data[t+8:]) {
 			err = corruptAt("snapshot checksum mismatch", t+8)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/regwasm/regwasm/host"
 )
 
 // HTTPSaveRun is regwasm serve under load while it saves a large registry (the one test1 left
@@ -51,6 +53,10 @@ func latencyStats(l []float64, seconds float64) LatencyStats {
 // and goes on a few seconds after the save ended.
 func benchHTTPSave(ctx context.Context, newServer ServerFunc, dir string, persons uint64) (*HTTPSaveRun, error) {
 	run := &HTTPSaveRun{Persons: persons, LogSync: "always", Clients: httpClients}
+	// The compiled module is in the process already (or its cache): a restart is the open.
+	if err := host.Initialize(ctx); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	srv, err := newServer(ctx, dir, LogSyncConf(run.LogSync))
 	if err != nil {

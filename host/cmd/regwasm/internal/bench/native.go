@@ -99,6 +99,9 @@ func (t *nativeTarget) saveLoad(r *HostResults) error {
 	}
 	r.LoadSeconds = time.Since(t0).Seconds()
 	r.LoadNote = "registry.Store.Load in the same process"
+	if _, err := t.store.Save(); err != nil {
+		return err
+	}
 	t0 = time.Now()
 	if _, err := registry.OpenStoreMode(t.dir, nil, registry.OpenReadOnly); err != nil {
 		return err
