@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,30 +10,33 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Access records that person reached machine through url, the dashboard showing the machine
-// as name (netdata's access action, now). person is the cookie: empty, invalid or unknown
-// makes a new person, whose GUID the result carries. A refused access is a *StatusError.
-func (r *Registry) Access(ctx context.Context, person, machine, url, name string) (AccessResult, error) {
-	resp, err := r.one(ctx, Request{Op: OpAccess, Person: person, Machine: machine, URL: url, Arg: name})
+// as name (netdata's access action, now). person is the cookie's: uuid.Nil (no cookie, or one
+// that did not parse) or one the registry does not know makes a new person, whose GUID the
+// result carries. A refused access is a *StatusError.
+func (r *Registry) Access(ctx context.Context, person, machine uuid.UUID, url, name string) (AccessResult, error) {
+	resp, err := r.one(ctx, Request{Op: OpAccess, Person: personField(person), Machine: machine.String(), URL: url, Arg: name})
 	if err != nil {
-		return AccessResult{PersonGUID: resp.Person}, err
+		return AccessResult{Person: parseGUID(resp.Person)}, err
 	}
 	return resp.Access()
 }
 
 // Delete removes deleteURL from person's URLs; machine and url are where the request was
 // made, and url must be one of the person's too (netdata's delete action).
-func (r *Registry) Delete(ctx context.Context, person, machine, url, deleteURL string) error {
-	_, err := r.one(ctx, Request{Op: OpDelete, Person: person, Machine: machine, URL: url, Arg: deleteURL})
+func (r *Registry) Delete(ctx context.Context, person, machine uuid.UUID, url, deleteURL string) error {
+	_, err := r.one(ctx, Request{Op: OpDelete, Person: personField(person), Machine: machine.String(), URL: url, Arg: deleteURL})
 	return err
 }
 
 // Search returns the URLs of machine forMachine, if person has accessed it (netdata's search
 // action).
-func (r *Registry) Search(ctx context.Context, person, machine, url, forMachine string) ([]URL, error) {
-	resp, err := r.one(ctx, Request{Op: OpSearch, Person: person, Machine: machine, URL: url, Arg: forMachine})
+func (r *Registry) Search(ctx context.Context, person, machine uuid.UUID, url string, forMachine uuid.UUID) ([]URL, error) {
+	resp, err := r.one(ctx, Request{Op: OpSearch, Person: personField(person), Machine: machine.String(), URL: url, Arg: forMachine.String()})
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +46,20 @@ func (r *Registry) Search(ctx context.Context, person, machine, url, forMachine 
 // Switch checks that person may adopt the identity to (both known and both have accessed
 // machine) and returns the GUID to put in the cookie (netdata's switch action; nothing in the
 // registry changes).
-func (r *Registry) Switch(ctx context.Context, person, machine, url, to string) (string, error) {
-	resp, err := r.one(ctx, Request{Op: OpSwitch, Person: person, Machine: machine, URL: url, Arg: to})
+func (r *Registry) Switch(ctx context.Context, person, machine uuid.UUID, url string, to uuid.UUID) (uuid.UUID, error) {
+	resp, err := r.one(ctx, Request{Op: OpSwitch, Person: personField(person), Machine: machine.String(), URL: url, Arg: to.String()})
 	if err != nil {
-		return "", err
+		return uuid.Nil, err
 	}
-	return resp.Person, nil
+	return parseAnswerGUID(resp.Person)
+}
+
+// personField is the request's person: "" for uuid.Nil, which the module reads as no cookie.
+func personField(person uuid.UUID) string {
+	if person == uuid.Nil {
+		return ""
+	}
+	return person.String()
 }
 
 // Hello returns the registry's greeting (netdata's hello action).
@@ -79,6 +91,7 @@ func (r *Registry) Stats(ctx context.Context) (Stats, error) {
 			st.Storage.WriteError, _ = r.inst.dir.Explain(st.Storage.WriteError)
 		}
 	}
+	st.Traps = uint64(r.traps)
 	return st, err
 }
 
@@ -130,12 +143,11 @@ func (r *Registry) Expire(ctx context.Context, now time.Time) (int, error) {
 	return v.Expired, decodeJSON(resp.Body, &v)
 }
 
-// Names of the copies Import and Export make in the directory: outside the registry's own
-// files, inside the module's alphabet.
+// Names of the copies Import makes in the directory: outside the registry's own files,
+// inside the module's alphabet.
 const (
 	importDBName  = "netdata-import-registry.db"
 	importLogName = "netdata-import-registry-log.db"
-	exportName    = "netdata-export-registry.db"
 )
 
 // Import merges netdata's own files into the registry: netdataDB, a registry.db text file,
@@ -189,8 +201,10 @@ func (r *Registry) Import(ctx context.Context, netdataDB, netdataLog string) (Im
 	return rep, nil
 }
 
-// Export writes the registry as netdata's registry.db text to file, a path anywhere (the
-// module writes it, synced, in the directory; the host moves it out).
+// Export writes the registry as netdata's registry.db text to file, a path anywhere. The
+// module answers the text and the host writes it, so it works on a registry opened
+// WithReadOnly too: an online backup of a directory another process serves. An existing
+// file is replaced only once the new one is complete and synced; a directory is refused.
 func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) {
 	var info ExportInfo
 	if err := r.acquire(ctx); err != nil {
@@ -205,23 +219,42 @@ func (r *Registry) Export(ctx context.Context, file string) (ExportInfo, error) 
 			return info, fmt.Errorf("host: export: %s would overwrite the registry's own files", file)
 		}
 	}
-	src := filepath.Join(r.dir, exportName)
-	defer os.Remove(src)
-	resp, err := r.oneLocked(ctx, Request{Op: OpExport, Arg: exportName})
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return info, fmt.Errorf("host: export: %s is a directory", file)
+	}
+	resp, err := r.oneLocked(ctx, Request{Op: OpExport}) // no file name: the text is the answer
 	if err != nil {
 		return info, err
 	}
-	if err := decodeJSON(resp.Body, &info); err != nil {
-		return info, err
+	if err := writeFileAtomic(file, resp.Body); err != nil {
+		return info, fmt.Errorf("host: export: %w", err)
 	}
-	if err := os.Rename(src, file); err != nil {
-		// Another file system: copy.
-		if err := copyFile(src, file); err != nil {
-			return info, fmt.Errorf("host: export: %w", err)
+	return ExportInfo{File: file, Bytes: len(resp.Body), Lines: bytes.Count(resp.Body, []byte{'\n'})}, nil
+}
+
+// writeFileAtomic writes data to a temporary file in path's directory, syncs it and renames
+// it over path: path is either what it was or all of data.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
 		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
 	}
-	info.File = file
-	return info, nil
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // one runs a single request and turns a refusal into a *StatusError.

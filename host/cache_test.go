@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestDefaultCompilationCache checks that Open without options uses a compilation cache in
@@ -35,7 +37,7 @@ func TestDefaultCompilationCache(t *testing.T) {
 	}
 	var w warnings
 	r := open(t, t.TempDir(), WithLogger(w.logger()))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if got := w.lines("compilation cache unavailable"); len(got) != 1 || !strings.Contains(got[0], dir) {
 		t.Fatalf("Open without options did not read %s (warnings %q)", dir, got)
 	}
@@ -109,14 +111,14 @@ func TestCompilationCacheUnavailable(t *testing.T) {
 	var w warnings
 	for range 2 {
 		r := open(t, t.TempDir(), WithLogger(w.logger()))
-		access(t, r, "", m1, u1, "one")
+		access(t, r, uuid.Nil, m1, u1, "one")
 	}
 	if got := w.lines("compilation cache unavailable"); len(got) != 1 || !strings.Contains(got[0], filepath.Join(file, "home")) {
 		t.Fatalf("warnings for the default location %q, want one naming it", got)
 	}
 	bad := filepath.Join(file, "cache")
 	r := open(t, t.TempDir(), WithCompilationCache(bad), WithLogger(w.logger()))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if err := Initialize(context.Background(), WithCompilationCache(bad), WithLogger(w.logger())); err != nil {
 		t.Fatalf("Initialize with a cache that cannot be made: %v", err)
 	}
@@ -132,7 +134,7 @@ func TestCompilationCacheDamaged(t *testing.T) {
 	damagedCopy(t, damaged)
 	var w warnings
 	r := open(t, t.TempDir(), WithCompilationCache(damaged), WithLogger(w.logger()))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if got := w.lines("compilation cache unavailable"); len(got) != 1 || !strings.Contains(got[0], damaged) {
 		t.Fatalf("warnings %q, want one naming %s", got, damaged)
 	}

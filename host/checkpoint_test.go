@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // fill makes n persons, each with two URLs, in one batch.
@@ -16,7 +18,7 @@ func fill(t testing.TB, r *Registry, n int) {
 	t.Helper()
 	var reqs []Request
 	for i := range n {
-		reqs = append(reqs, Request{Op: OpAccess, Quiet: true, Machine: machine(i%50 + 1), URL: u1, Arg: "a"})
+		reqs = append(reqs, Request{Op: OpAccess, Quiet: true, Machine: machine(i%50 + 1).String(), URL: u1, Arg: "a"})
 	}
 	if _, err := r.Do(context.Background(), reqs); err != nil {
 		t.Fatal(err)
@@ -39,7 +41,7 @@ func TestBackgroundSave(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := r.Access(context.Background(), "", machine(i%7+100), u2, "b"); err != nil {
+			if _, err := r.Access(context.Background(), uuid.Nil, machine(i%7+100), u2, "b"); err != nil {
 				t.Error(err)
 				return
 			}

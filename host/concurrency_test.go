@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestConcurrent hammers one Registry from many goroutines (run it with -race): every access
@@ -15,18 +17,18 @@ func TestConcurrent(t *testing.T) {
 	var writers, readers sync.WaitGroup
 	for w := range workers {
 		writers.Go(func() {
-			person := ""
+			person := uuid.Nil
 			for i := range calls {
 				res, err := r.Access(ctx, person, machine(w), u1, "m")
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if person != "" && res.PersonGUID != person || res.URLs[0].Usages != uint32(i+1) {
+				if person != uuid.Nil && res.Person != person || res.URLs[0].Usages != uint32(i+1) {
 					t.Errorf("worker %d call %d: %+v", w, i, res)
 					return
 				}
-				person = res.PersonGUID
+				person = res.Person
 			}
 		})
 	}

@@ -24,6 +24,8 @@ const (
 	OpExport Op = 'e'
 	// OpConfigure changes settings: Arg is netdata.conf text, its [registry] section applies.
 	OpConfigure Op = 'u'
+	// OpTop answers the machines with the most accesses: Arg is the count (decimal, "" for 10).
+	OpTop Op = 'm'
 )
 
 // MaxBatchLength is the longest request batch the module accepts (its alloc refuses more).
@@ -70,7 +72,7 @@ func fields(op Op) (int, bool) {
 	switch op {
 	case OpHello, OpStats, OpExpire, OpConfig, OpCheck:
 		return 0, true
-	case OpExport, OpConfigure:
+	case OpExport, OpConfigure, OpTop:
 		return 1, true
 	case OpImport:
 		return 2, true
@@ -107,7 +109,7 @@ func AppendRequest(b []byte, req *Request) ([]byte, error) {
 	switch req.Op {
 	case OpImport:
 		f[0], f[1] = req.Arg, req.Arg2
-	case OpExport, OpConfigure:
+	case OpExport, OpConfigure, OpTop:
 		f[0] = req.Arg
 	default:
 		f = [4]string{req.Person, req.Machine, req.URL, req.Arg}

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func TestTrapRecovery(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
-	p := access(t, r, "", m1, u1, "one").PersonGUID
+	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	err := r.trap(ctx)
 	if !errors.Is(err, ErrTrapped) || !strings.Contains(err.Error(), "panic: registry: trap requested by the host") ||
 		!strings.Contains(err.Error(), "a new instance reloaded the files") {
@@ -25,7 +27,7 @@ func TestTrapRecovery(t *testing.T) {
 		t.Fatalf("%d traps counted", r.traps)
 	}
 	// The new instance holds the acknowledged state and serves calls.
-	if res := access(t, r, p, m1, u1, "one"); res.PersonGUID != p || res.URLs[0].Usages != 2 {
+	if res := access(t, r, p, m1, u1, "one"); res.Person != p || res.URLs[0].Usages != 2 {
 		t.Fatalf("after the trap: %+v", res)
 	}
 }
@@ -53,8 +55,8 @@ func TestTrapRestartFails(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	access(t, r, "", m1, u1, "one")
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +105,8 @@ func TestOpenCorrupt(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	access(t, r, "", m1, u1, "one")
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestStorageFailure(t *testing.T) {
 	// A clock that stands still: the registry retries writes after a pause, and the test
 	// must see them stopped first.
 	r := open(t, dir, WithWalltime(func() time.Time { return time.Unix(1_800_000_000, 0) }))
-	p := access(t, r, "", m1, u1, "one").PersonGUID
+	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	// A save starts a new log segment, which the module then opens to append: make it a
 	// directory first, so the next append fails.
 	if _, err := r.Save(ctx); err != nil {
@@ -217,10 +219,10 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("second close: %v", err)
 	}
 	calls := map[string]func() error{
-		"Access":   func() error { _, err := r.Access(ctx, "", m1, u1, "one"); return err },
-		"Delete":   func() error { return r.Delete(ctx, "", m1, u1, u1) },
-		"Search":   func() error { _, err := r.Search(ctx, "", m1, u1, m1); return err },
-		"Switch":   func() error { _, err := r.Switch(ctx, "", m1, u1, ""); return err },
+		"Access":   func() error { _, err := r.Access(ctx, uuid.Nil, m1, u1, "one"); return err },
+		"Delete":   func() error { return r.Delete(ctx, uuid.Nil, m1, u1, u1) },
+		"Search":   func() error { _, err := r.Search(ctx, uuid.Nil, m1, u1, m1); return err },
+		"Switch":   func() error { _, err := r.Switch(ctx, uuid.Nil, m1, u1, uuid.Nil); return err },
 		"Hello":    func() error { _, err := r.Hello(ctx); return err },
 		"Stats":    func() error { _, err := r.Stats(ctx); return err },
 		"Settings": func() error { _, err := r.Settings(ctx); return err },
@@ -296,7 +298,7 @@ func TestContext(t *testing.T) {
 	r := open(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := r.Access(ctx, "", m1, u1, "one"); !errors.Is(err, context.Canceled) {
+	if _, err := r.Access(ctx, uuid.Nil, m1, u1, "one"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("access with a canceled context: %v", err)
 	}
 	// A caller waiting for the instance gives up when its context ends.
@@ -316,7 +318,7 @@ func TestContext(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir(), WithMemoryLimit(32<<20))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	// alloc of a 40 MiB batch needs more than the limit: Go's runtime in the module dies.
 	_, err := r.Call(ctx, make([]byte, 40<<20))
 	if !errors.Is(err, ErrTrapped) || !strings.Contains(err.Error(), "out of memory") {

@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/google/uuid"
 	"github.com/regwasm/regwasm/host"
 )
 
@@ -25,14 +26,16 @@ func Example() {
 	}
 	defer reg.Close()
 
+	agent1 := uuid.MustParse("5e1f2a3b-0000-4000-8000-000000000001")
+	agent2 := uuid.MustParse("5e1f2a3b-0000-4000-8000-000000000002")
 	// A browser without a cookie reaches an agent: the registry makes it a new person.
-	res, err := reg.Access(ctx, "", "5e1f2a3b-0000-4000-8000-000000000001", "http://agent1:19999/", "agent1")
+	res, err := reg.Access(ctx, uuid.Nil, agent1, "http://agent1:19999/", "agent1")
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The same person (its GUID is the cookie) on another agent: the answer lists both,
-	// newest first (netdata's order).
-	res, err = reg.Access(ctx, res.PersonGUID, "5e1f2a3b-0000-4000-8000-000000000002", "http://agent2:19999/", "agent2")
+	// The same person (res.Person.String() is the cookie) on another agent: the answer
+	// lists both, newest first (netdata's order).
+	res, err = reg.Access(ctx, res.Person, agent2, "http://agent2:19999/", "agent2")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // testCache is a compilation cache for the tests' child processes (and the tests of the
@@ -24,10 +26,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// Machine GUIDs and URLs the tests use.
+// Machine GUIDs and URLs the tests use: m1, m2 as the typed API takes them, s1, s2 as
+// request fields.
 var (
-	m1 = "11111111-1111-4111-8111-111111111111"
-	m2 = "22222222-2222-4222-8222-222222222222"
+	s1 = "11111111-1111-4111-8111-111111111111"
+	s2 = "22222222-2222-4222-8222-222222222222"
+	m1 = uuid.MustParse(s1)
+	m2 = uuid.MustParse(s2)
 	u1 = "http://one:19999/"
 	u2 = "http://two:19999/"
 )
@@ -51,7 +56,7 @@ func stats(t testing.TB, r *Registry) Stats {
 	return s
 }
 
-func access(t testing.TB, r *Registry, person, machine, url, name string) AccessResult {
+func access(t testing.TB, r *Registry, person, machine uuid.UUID, url, name string) AccessResult {
 	t.Helper()
 	res, err := r.Access(context.Background(), person, machine, url, name)
 	if err != nil {
@@ -61,7 +66,9 @@ func access(t testing.TB, r *Registry, person, machine, url, name string) Access
 }
 
 // machine returns the i-th test machine GUID.
-func machine(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) }
+func machine(i int) uuid.UUID {
+	return uuid.MustParse(fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i))
+}
 
 // at is a fixed time of the test sequences, whole seconds.
 var at = time.Now().Add(-48 * time.Hour).Truncate(time.Second)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // The lock tests run registries in other processes, "peers": this test binary again (the Go
@@ -233,7 +235,7 @@ func runLockPeer(stdin io.Reader, stdout io.Writer, cache string) {
 				reply = peerReply{R: "error", Message: "no registry " + c.ID}
 				break
 			}
-			_, err := r.Access(ctx, "", m1, fmt.Sprintf("http://peer-%d/", os.Getpid()), "peer")
+			_, err := r.Access(ctx, uuid.Nil, m1, fmt.Sprintf("http://peer-%d/", os.Getpid()), "peer")
 			var st Stats
 			if err == nil {
 				st, err = r.Stats(ctx)

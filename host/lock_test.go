@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // lockRecordFor is a lock record of process pid on this machine, as its holder would write
@@ -345,7 +347,7 @@ func TestLockSymlinkDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := open(t, link)
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := Open(t.Context(), real); !errors.Is(err, ErrLocked) {
 		t.Fatalf("the real path while the symlink's registry holds it: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // countingReader is a deterministic random source that records how much was read.
@@ -52,16 +54,16 @@ func TestDeterministicOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 1_700_000_000_000 ms = 0x18bcfe56800; bytes 0..9 of the reader, version and variant set.
-	if want := "018bcfe5-6800-7001-8203-040506070809"; h.MachineGUID != want {
+	if want := "018bcfe5-6800-7001-8203-040506070809"; h.MachineGUID.String() != want {
 		t.Fatalf("machine GUID %s, want %s", h.MachineGUID, want)
 	}
 
-	res, err := r.Access(ctx, "", m1, u1, "one") // no time: the clock's
+	res, err := r.Access(ctx, uuid.Nil, m1, u1, "one") // no time: the clock's
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "018bcfe5-6800-7a0b-8c0d-0e0f10111213"; res.PersonGUID != want {
-		t.Fatalf("person %s, want %s", res.PersonGUID, want)
+	if want := "018bcfe5-6800-7a0b-8c0d-0e0f10111213"; res.Person.String() != want {
+		t.Fatalf("person %s, want %s", res.Person, want)
 	}
 	if !res.URLs[0].LastAccess.Equal(at) {
 		t.Fatalf("last access %v, want the clock's %v", res.URLs[0].LastAccess, at)
@@ -74,12 +76,12 @@ func TestDeterministicOptions(t *testing.T) {
 	if got := rnd.total(); got != 20 {
 		t.Fatalf("after a restart %d random bytes were read, want 20", got)
 	}
-	res, err = r.Access(ctx, "", m1, u2, "two")
+	res, err = r.Access(ctx, uuid.Nil, m1, u2, "two")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "018bcfe5-6800-7415-9617-18191a1b1c1d"; res.PersonGUID != want {
-		t.Fatalf("person after the restart %s, want %s", res.PersonGUID, want)
+	if want := "018bcfe5-6800-7415-9617-18191a1b1c1d"; res.Person.String() != want {
+		t.Fatalf("person after the restart %s, want %s", res.Person, want)
 	}
 	at = at.Add(time.Hour) // the clock is read at every use
 	info, err := r.Save(ctx)
@@ -102,11 +104,11 @@ func TestDefaultRandomness(t *testing.T) {
 	var guids [2][]byte
 	for i := range guids {
 		r := open(t, t.TempDir(), WithCompilationCache(testCache))
-		res, err := r.Access(ctx, "", m1, u1, "one")
+		res, err := r.Access(ctx, uuid.Nil, m1, u1, "one")
 		if err != nil {
 			t.Fatal(err)
 		}
-		guids[i], _ = hex.DecodeString(res.PersonGUID[24:])
+		guids[i], _ = hex.DecodeString(res.Person.String()[24:])
 	}
 	if bytes.Equal(guids[0], guids[1]) {
 		t.Fatalf("two registries made the same random GUID bits %x", guids[0])

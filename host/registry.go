@@ -5,7 +5,12 @@
 //	r, err := host.Open(ctx, "/var/lib/regwasm")
 //	...
 //	defer r.Close()
-//	res, err := r.Access(ctx, cookie, machineGUID, "http://agent:19999/", "agent")
+//	person, _ := uuid.Parse(cookie) // uuid.Nil when there is none: a new person
+//	res, err := r.Access(ctx, person, machineGUID, "http://agent:19999/", "agent")
+//	// res.Person.String() is the cookie to hand back
+//
+// Persons and machines are uuid.UUID (github.com/google/uuid) in the API; Do and Call take
+// requests in the module's own form, strings, for servers that pass cookies on as they came.
 //
 // A Registry is safe for concurrent use. Every call is acknowledged when it returns without
 // error: its changes are in the directory's change log by then, and survive a crash.

@@ -12,40 +12,50 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func TestAccess(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
 	before := time.Now().Truncate(time.Second)
-	a := access(t, r, "", m1, u1, "one")
-	if len(a.PersonGUID) != 36 || a.PersonGUID[14] != '7' {
-		t.Fatalf("new person GUID %q, want a version 7 UUID", a.PersonGUID)
+	a := access(t, r, uuid.Nil, m1, u1, "one")
+	if a.Person.Version() != 7 {
+		t.Fatalf("new person GUID %s, want a version 7 UUID", a.Person)
 	}
 	if len(a.URLs) != 1 || a.URLs[0].Machine != m1 || a.URLs[0].URL != u1 || a.URLs[0].Usages != 1 ||
 		a.URLs[0].Name != "one" || a.URLs[0].LastAccess.Before(before) {
 		t.Fatalf("urls %+v", a.URLs)
 	}
-	b := access(t, r, a.PersonGUID, m1, u1, "one")
-	if b.PersonGUID != a.PersonGUID || len(b.URLs) != 1 || b.URLs[0].Usages != 2 {
+	b := access(t, r, a.Person, m1, u1, "one")
+	if b.Person != a.Person || len(b.URLs) != 1 || b.URLs[0].Usages != 2 {
 		t.Fatalf("second access %+v", b)
 	}
 	// An unknown cookie is a new person, never the GUID the client sent.
-	c := access(t, r, "not-a-guid", m2, u2, "two")
-	if c.PersonGUID == a.PersonGUID || c.PersonGUID == "not-a-guid" {
+	unknown := uuid.MustParse("0a0a0a0a-0000-4000-8000-00000000000a")
+	c := access(t, r, unknown, m2, u2, "two")
+	if c.Person == a.Person || c.Person == unknown {
 		t.Fatalf("unknown cookie kept: %+v", c)
 	}
 	for _, tc := range []struct {
-		machine, url string
-		status       int
-	}{{"zzz", u1, 400}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
-		_, err := r.Access(ctx, a.PersonGUID, tc.machine, tc.url, "x")
+		machine uuid.UUID
+		url     string
+		status  int
+	}{{uuid.Nil, u1, 400}, {m1, "ftp://one/", 400}, {m1, "", 400}} {
+		_, err := r.Access(ctx, a.Person, tc.machine, tc.url, "x")
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != tc.status || se.Action != "access" || !errors.Is(err, ErrRefused) {
-			t.Fatalf("access %q %q: %v, want status %d", tc.machine, tc.url, err, tc.status)
+			t.Fatalf("access %s %q: %v, want status %d", tc.machine, tc.url, err, tc.status)
 		}
 	}
-	if s := stats(t, r); s.Persons != 2 || s.Machines != 2 || s.Accesses != 3 || s.URLs != 2 {
+	// Raw requests carry what a cookie held, parsed or not: an invalid one is a new person.
+	resps, err := r.Do(ctx, []Request{{Op: OpAccess, Person: "not-a-guid", Machine: "zzz", URL: u1, Arg: "x"},
+		{Op: OpAccess, Person: "not-a-guid", Machine: s1, URL: u1, Arg: "x"}})
+	if err != nil || resps[0].Status != 400 || resps[1].Status != 200 || resps[1].Person == "not-a-guid" {
+		t.Fatalf("raw accesses: %+v %v", resps, err)
+	}
+	if s := stats(t, r); s.Persons != 3 || s.Machines != 2 || s.Accesses != 4 || s.URLs != 2 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -54,9 +64,9 @@ func TestDoQuietAndWhen(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
 	resps, err := r.Do(ctx, []Request{
-		{Op: OpAccess, Quiet: true, When: at, Machine: m1, URL: u1, Arg: "one"},
+		{Op: OpAccess, Quiet: true, When: at, Machine: s1, URL: u1, Arg: "one"},
 		{Op: OpHello},
-		{Op: OpSearch, Person: "nobody", Machine: m1, URL: u1, Arg: m1},
+		{Op: OpSearch, Person: "nobody", Machine: s1, URL: u1, Arg: s1},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,12 +79,12 @@ func TestDoQuietAndWhen(t *testing.T) {
 	}
 	p := resps[0].Person
 	later := at.Add(time.Hour)
-	resps, err = r.Do(ctx, []Request{{Op: OpAccess, When: later, Person: p, Machine: m1, URL: u1, Arg: "one"}})
+	resps, err = r.Do(ctx, []Request{{Op: OpAccess, When: later, Person: p, Machine: s1, URL: u1, Arg: "one"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := resps[0].Access()
-	if err != nil || res.PersonGUID != p || len(res.URLs) != 1 || !res.URLs[0].LastAccess.Equal(later) || res.URLs[0].Usages != 2 {
+	if err != nil || res.Person.String() != p || len(res.URLs) != 1 || !res.URLs[0].LastAccess.Equal(later) || res.URLs[0].Usages != 2 {
 		t.Fatalf("access at %v: %+v %v", later, res, err)
 	}
 }
@@ -82,8 +92,8 @@ func TestDoQuietAndWhen(t *testing.T) {
 func TestSearchSwitchDelete(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
-	p1 := access(t, r, "", m1, u1, "one").PersonGUID
-	p2 := access(t, r, "", m1, u1, "one").PersonGUID
+	p1 := access(t, r, uuid.Nil, m1, u1, "one").Person
+	p2 := access(t, r, uuid.Nil, m1, u1, "one").Person
 	access(t, r, p2, m2, u2, "two")
 
 	urls, err := r.Search(ctx, p1, m1, u1, m1)
@@ -138,14 +148,14 @@ func TestHelloSettingsCheck(t *testing.T) {
 		t.Fatalf("settings has no field for a key: %v in %s", err, resp.Body)
 	}
 	h, err := r.Hello(ctx)
-	if err != nil || h.MachineGUID != set.MachineGUID || h.Registry != set.RegistryToAnnounce || h.Hostname == "" {
+	if err != nil || h.MachineGUID.String() != set.MachineGUID || h.Registry != set.RegistryToAnnounce || h.Hostname == "" {
 		t.Fatalf("hello %+v %v, settings %+v", h, err, set)
 	}
 	rep, err := r.Check(ctx)
 	if err != nil || !rep.Healthy || rep.Snapshot.Chosen != "registry.db.1" || rep.Config.Chosen != "registry.conf.1" {
 		t.Fatalf("check %+v %v", rep, err)
 	}
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +169,7 @@ func TestPersistence(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	r := open(t, dir)
-	p := access(t, r, "", m1, u1, "one").PersonGUID
+	p := access(t, r, uuid.Nil, m1, u1, "one").Person
 	access(t, r, p, m2, u2, "two")
 	info, err := r.Save(ctx)
 	if err != nil || info.File != "registry.db.2" || info.Seq != 2 || info.Bytes == 0 {
@@ -194,7 +204,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || !same(loaded, after) {
 		t.Fatalf("load %+v %v", loaded, err)
 	}
-	if res := access(t, r, p, m1, u1, "one"); res.PersonGUID != p || len(res.URLs) != 2 {
+	if res := access(t, r, p, m1, u1, "one"); res.Person != p || len(res.URLs) != 2 {
 		t.Fatalf("person after reopen %+v", res)
 	}
 }
@@ -203,10 +213,10 @@ func TestExpire(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
 	old := time.Now().AddDate(-2, 0, 0)
-	if _, err := r.Do(ctx, []Request{{Op: OpAccess, When: old, Machine: m1, URL: u1, Arg: "one"}}); err != nil {
+	if _, err := r.Do(ctx, []Request{{Op: OpAccess, When: old, Machine: s1, URL: u1, Arg: "one"}}); err != nil {
 		t.Fatal(err)
 	}
-	access(t, r, "", m2, u2, "two")
+	access(t, r, uuid.Nil, m2, u2, "two")
 	n, err := r.Expire(ctx, time.Now())
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d %v, want 1", n, err)
@@ -219,7 +229,7 @@ func TestExpire(t *testing.T) {
 func TestBatchRejectedWhole(t *testing.T) {
 	ctx := context.Background()
 	r := open(t, t.TempDir())
-	batch, err := AppendRequest(nil, &Request{Op: OpAccess, Machine: m1, URL: u1, Arg: "one"})
+	batch, err := AppendRequest(nil, &Request{Op: OpAccess, Machine: s1, URL: u1, Arg: "one"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,9 +263,9 @@ func TestBatchRejectedWhole(t *testing.T) {
 func TestImportExport(t *testing.T) {
 	ctx := context.Background()
 	src := open(t, t.TempDir())
-	p := access(t, src, "", m1, u1, "one").PersonGUID
+	p := access(t, src, uuid.Nil, m1, u1, "one").Person
 	access(t, src, p, m2, u2, "two")
-	access(t, src, "", m2, u2, "two")
+	access(t, src, uuid.Nil, m2, u2, "two")
 	file := filepath.Join(t.TempDir(), "registry.db")
 	info, err := src.Export(ctx, file)
 	if err != nil {
@@ -274,7 +284,7 @@ func TestImportExport(t *testing.T) {
 		t.Fatalf("imported %+v, exported %+v", b, a)
 	}
 	for _, r := range []*Registry{src, dst} {
-		for _, name := range []string{importDBName, importLogName, exportName} {
+		for _, name := range []string{importDBName, importLogName} {
 			if _, err := os.Stat(filepath.Join(r.Dir(), name)); !errors.Is(err, os.ErrNotExist) {
 				t.Fatalf("%s left in %s: %v", name, r.Dir(), err)
 			}
@@ -282,6 +292,9 @@ func TestImportExport(t *testing.T) {
 	}
 	if _, err := src.Export(ctx, filepath.Join(src.Dir(), "registry.log")); err == nil {
 		t.Fatal("export over the registry's log succeeded")
+	}
+	if _, err := src.Export(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("export onto a directory: %v", err)
 	}
 	if _, err := dst.Import(ctx, filepath.Join(t.TempDir(), "missing"), ""); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("import of a missing file: %v", err)
@@ -320,7 +333,7 @@ func TestCompilationCache(t *testing.T) {
 	if d := time.Since(t0); d > 5*time.Second {
 		t.Fatalf("open took %v", d)
 	}
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	// A cache that cannot be made or used: TestCompilationCacheUnavailable.
 }
 
@@ -345,7 +358,7 @@ func TestConfigure(t *testing.T) {
 	if want := []IgnoredLine{{Line: 6, Key: "use mmap", Why: "not used by regwasm"}}; !slices.Equal(set.Ignored, want) {
 		t.Fatalf("ignored %+v, want %+v", set.Ignored, want)
 	}
-	got := access(t, r, "", m1, u1, "a name longer than twelve")
+	got := access(t, r, uuid.Nil, m1, u1, "a name longer than twelve")
 	if len(got.URLs) != 1 || got.URLs[0].Name != "a name longe" {
 		t.Fatalf("the new name limit is not in force: %+v", got.URLs)
 	}

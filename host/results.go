@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // URL is one entry of netdata's urls list, [machine_guid, url, last_t*1000, usages, name]:
 // a URL through which a person reached a machine.
 type URL struct {
-	Machine    string    // the machine's GUID
+	Machine    uuid.UUID // the machine's GUID
 	URL        string    // the URL
 	LastAccess time.Time // the last access through it (whole seconds)
 	Usages     uint32    // accesses through it
@@ -19,25 +21,31 @@ type URL struct {
 // UnmarshalJSON decodes netdata's five-element array.
 func (u *URL) UnmarshalJSON(b []byte) error {
 	var ms int64
-	if err := json.Unmarshal(b, &[]any{&u.Machine, &u.URL, &ms, &u.Usages, &u.Name}); err != nil {
+	var machine string
+	if err := json.Unmarshal(b, &[]any{&machine, &u.URL, &ms, &u.Usages, &u.Name}); err != nil {
 		return err
 	}
-	u.LastAccess = time.UnixMilli(ms)
+	m, err := uuid.Parse(machine)
+	if err != nil {
+		return fmt.Errorf("machine GUID %q: %w", machine, err)
+	}
+	u.Machine, u.LastAccess = m, time.UnixMilli(ms)
 	return nil
 }
 
 // AccessResult is what an access answers: the person GUID to keep in the cookie (a new one
-// for a new person) and, unless the request was quiet, every URL the person has used.
+// for a new person; Person.String() is the cookie's value) and, unless the request was
+// quiet, every URL the person has used.
 type AccessResult struct {
-	PersonGUID string
-	URLs       []URL
+	Person uuid.UUID
+	URLs   []URL
 }
 
 // Hello is the registry's greeting (netdata's hello action).
 type Hello struct {
-	Hostname    string `json:"hostname"`
-	MachineGUID string `json:"machine_guid"` // the registry's own GUID
-	Registry    string `json:"registry"`     // the registry to announce
+	Hostname    string    `json:"hostname"`
+	MachineGUID uuid.UUID `json:"machine_guid"` // the registry's own GUID
+	Registry    string    `json:"registry"`     // the registry to announce
 }
 
 // Stats are the registry's counters and the state of its files.
@@ -54,6 +62,9 @@ type Stats struct {
 	// headroom and garbage, and the module's buffers. WebAssembly memory grows and never
 	// shrinks, so this is the peak the instance has needed.
 	ModuleMemory uint64 `json:"module_memory"`
+	// Traps counts the calls that trapped since Open; each cost a new instance that reloaded
+	// the files.
+	Traps uint64 `json:"traps"`
 }
 
 // StorageInfo describes the registry's files.
@@ -244,13 +255,37 @@ func (r Response) Err() error {
 
 // Access decodes an access answer (or Err's error).
 func (r Response) Access() (AccessResult, error) {
-	res := AccessResult{PersonGUID: r.Person}
+	res := AccessResult{Person: parseGUID(r.Person)}
 	if err := r.Err(); err != nil {
 		return res, err
 	}
+	person, err := parseAnswerGUID(r.Person)
+	if err != nil {
+		return res, err
+	}
+	res.Person = person
 	urls, err := r.URLs()
 	res.URLs = urls
 	return res, err
+}
+
+// parseGUID is the GUID s holds, uuid.Nil when it holds none.
+func parseGUID(s string) uuid.UUID {
+	g, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil
+	}
+	return g
+}
+
+// parseAnswerGUID parses a GUID the module answered: one that does not parse is the
+// module's fault.
+func parseAnswerGUID(s string) (uuid.UUID, error) {
+	g, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, &moduleError{ErrInternal, fmt.Sprintf("answered person GUID %.60q: %v", s, err)}
+	}
+	return g, nil
 }
 
 // URLs decodes the urls list of an access or search answer; nil for a quiet one.

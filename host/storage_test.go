@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/regwasm/regwasm/host/internal/smallfs"
+
+	"github.com/google/uuid"
 )
 
 // TestDiskFull fills the small file system a registry lives on, as another program taking the
@@ -29,13 +31,13 @@ func TestDiskFull(t *testing.T) {
 	// A clock that stands still: the registry retries writes after a pause, and the test
 	// must see them stopped first.
 	r := open(t, dir, WithWalltime(func() time.Time { return time.Unix(1_800_000_000, 0) }))
-	access(t, r, "", m1, u1, "one")
+	access(t, r, uuid.Nil, m1, u1, "one")
 	filler := smallfs.Fill(t, mnt, "filler")
 
 	var err error
 	n := 0
 	for ; n < 5000 && err == nil; n++ {
-		_, err = r.Access(ctx, "", machine(n), u1, "one") // a new person: a log record each
+		_, err = r.Access(ctx, uuid.Nil, machine(n), u1, "one") // a new person: a log record each
 	}
 	if err == nil {
 		t.Fatalf("%d accesses on a full file system all succeeded", n)
@@ -57,7 +59,7 @@ func TestDiskFull(t *testing.T) {
 	if st := stats(t, r); !strings.Contains(st.Storage.WriteError, "no space left on device") {
 		t.Fatalf("storage after the failure: %+v", st.Storage)
 	}
-	if _, err := r.Access(ctx, "", m2, u2, "two"); !errors.Is(err, ErrRefused) {
+	if _, err := r.Access(ctx, uuid.Nil, m2, u2, "two"); !errors.Is(err, ErrRefused) {
 		t.Fatalf("a change while writes are stopped: %v", err)
 	}
 	if err := os.Remove(filler); err != nil {
@@ -67,5 +69,5 @@ func TestDiskFull(t *testing.T) {
 	if _, err := r.Save(ctx); err != nil {
 		t.Fatalf("save once space is free: %v", err)
 	}
-	access(t, r, "", m2, u2, "two")
+	access(t, r, uuid.Nil, m2, u2, "two")
 }

@@ -26,6 +26,8 @@ const (
 	// change in the log, so that the files prove it happened: a lost config, or a lost
 	// snapshot holding an import, is then detected.
 	opNote Op = 'N'
+	// OpTop answers the machines with the most accesses (top.go).
+	OpTop Op = 'm'
 )
 
 // Request flags.
@@ -167,6 +169,8 @@ func (r *Registry) act(req *Request, body []byte) (Result, []byte) {
 			return Result{Status: 200}, append(body, "{}"...)
 		}
 		return Result{Status: 200}, r.describe(OpConfig, body)
+	case OpTop:
+		return r.topMachines(req, body)
 	case OpCheck, OpImport, OpExport, OpConfigure:
 		if r.fileOp == nil {
 			return r.fail(body, "file", 400, ErrNoStorage)

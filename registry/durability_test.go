@@ -361,3 +361,31 @@ func TestFailedLoadAnswersNothingThenRecovers(t *testing.T) {
 		t.Fatalf("check: %+v", rep)
 	}
 }
+
+// TestCheckDuringSave: a live directory checked while a save writes its snapshot (any
+// length of it, from empty) is healthy: an unfinished save is a note, not damage.
+func TestCheckDuringSave(t *testing.T) {
+	ms := &MemStorage{}
+	s, err := OpenStore(ms, detConfig(15))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accessMany(t, s, 6)
+	probe := ms.Clone()
+	ps, _ := OpenStore(probe, detConfig(15))
+	info, err := ps.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _ := probe.ReadFile(info.File)
+	seg := ps.chain[0].name()
+	segData, _ := probe.ReadFile(seg)
+	for n := 0; n < len(snap); n++ {
+		st := ms.Clone()
+		st.WriteFile(seg, segData) // the save made its segment first
+		st.WriteFile(info.File, snap[:n])
+		if rep := CheckStorage(st); !rep.Healthy {
+			t.Fatalf("snapshot written to %d of %d bytes: %+v", n, len(snap), rep)
+		}
+	}
+}

@@ -61,17 +61,7 @@ func TestFaultRecoveryCrash(t *testing.T) {
 	depth3 := 0
 	for seed := 0; seed < seeds; seed++ {
 		calls := script(uint64(seed), 22)
-		clean := &MemStorage{}
-		s, err := OpenStore(clean, detConfig(byte(seed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := clean.Ops()
-		states, err := runScript(s, calls)
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := clean.Ops() - base
+		states, total := cleanRun(t, seed, calls)
 		for op := 1; op <= total; op++ {
 			for _, tear := range []int{-1, 0, 5, 40} {
 				ms := &MemStorage{}
@@ -171,16 +161,7 @@ func TestFaultIOErrors(t *testing.T) {
 	counts := tally{}
 	for seed := 0; seed < seeds; seed++ {
 		calls := script(uint64(seed), 22)
-		clean := &MemStorage{}
-		s, err := OpenStore(clean, detConfig(byte(seed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := clean.Ops()
-		if _, err := runScript(s, calls); err != nil {
-			t.Fatal(err)
-		}
-		total := clean.Ops() - base
+		_, total := cleanRun(t, seed, calls)
 		for _, e := range ioErrs {
 			for op := 1; op <= total; op++ {
 				ms := &MemStorage{}

@@ -23,7 +23,7 @@ func fieldCount(op Op) (int, bool) {
 		return 0, true
 	case OpImport:
 		return 2, true
-	case OpExport, OpConfigure:
+	case OpExport, OpConfigure, OpTop:
 		return 1, true
 	case opPurge: // change-log records only (parseBatch refuses them from outside)
 		return 0, true

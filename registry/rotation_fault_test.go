@@ -121,7 +121,7 @@ func TestRotationWriteFailOnceAtEveryOp(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			for n := 1; ; n++ {
 				s, r, c := rtBegin(t, sc)
-				s.FailOnce(n, rtIOError)
+				s.FailOnce(n, errRTIO)
 				_, err := r.Write(c, rtNewData)
 				if err == nil {
 					if n != sc.ops+1 {
@@ -129,7 +129,7 @@ func TestRotationWriteFailOnceAtEveryOp(t *testing.T) {
 					}
 					return
 				}
-				if !errors.Is(err, rtIOError) {
+				if !errors.Is(err, errRTIO) {
 					t.Fatalf("op %d: Write = %v", n, err)
 				}
 				if got := rtRead(t, s); got != sc.old {

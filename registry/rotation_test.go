@@ -30,7 +30,7 @@ func rtPayload(data []byte) string {
 	return string(data[:bytes.LastIndexByte(data, '|')])
 }
 
-var rtIOError = errors.New("registry: test I/O error")
+var errRTIO = errors.New("registry: test I/O error")
 
 // rtUnreadable fails ReadFile of some names.
 type rtUnreadable struct {
@@ -40,7 +40,7 @@ type rtUnreadable struct {
 
 func (u rtUnreadable) ReadFile(name string) ([]byte, error) {
 	if u.bad[name] {
-		return nil, &FileError{Op: "read", Name: name, Err: rtIOError}
+		return nil, &FileError{Op: "read", Name: name, Err: errRTIO}
 	}
 	return u.MemStorage.ReadFile(name)
 }
@@ -175,7 +175,7 @@ func TestRotationFallback(t *testing.T) {
 						if rj.Ext != row.order[i] || rj.Err == nil {
 							t.Fatalf("rejection %d: %+v, want ext %d", i, rj, row.order[i])
 						}
-						if damage == nil && !errors.Is(rj.Err, rtIOError) || damage != nil && !errors.Is(rj.Err, ErrCorrupt) {
+						if damage == nil && !errors.Is(rj.Err, errRTIO) || damage != nil && !errors.Is(rj.Err, ErrCorrupt) {
 							t.Fatalf("rejection %d: %v", i, rj.Err)
 						}
 					}
@@ -207,12 +207,12 @@ func TestRotationFallback(t *testing.T) {
 type rtSizeFails struct{ *MemStorage }
 
 func (s rtSizeFails) Size(name string) (int64, error) {
-	return 0, &FileError{Op: "size", Name: name, Err: rtIOError}
+	return 0, &FileError{Op: "size", Name: name, Err: errRTIO}
 }
 
 func TestRotationReadStorageError(t *testing.T) {
 	_, _, err := rtRotation(t, rtSizeFails{rtStore(t, 1)}).Read()
-	if !errors.Is(err, rtIOError) || errors.Is(err, ErrCorrupt) {
+	if !errors.Is(err, errRTIO) || errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Read = %v, want the storage error, not ErrCorrupt", err)
 	}
 }
@@ -250,6 +250,9 @@ func TestRotationWriteGuards(t *testing.T) {
 	}
 	if _, err := r.Write(Choice{Base: "reg", Found: []int{1}, Ext: 2}, rtSeal("x")); !errors.Is(err, ErrStale) {
 		t.Errorf("Write with a made-up choice: %v", err)
+	}
+	if !rtSameFiles(before, rtSnapshot(t, s)) {
+		t.Error("refused writes changed the files")
 	}
 	_, c, _ := r.Read()
 	if _, err := rtRotation(t, s).Write(c, rtSeal("other writer")); err != nil {
@@ -320,7 +323,7 @@ func TestRotationCleanupAndUpdate(t *testing.T) {
 	if data, _, _ := r.Read(); err != nil || c.Ext != 3 || rtPayload(data) != "gen-2+1" {
 		t.Fatalf("Update: %q, %+v, %v", data, c, err)
 	}
-	if _, err := r.Update(func([]byte) ([]byte, error) { return nil, rtIOError }); !errors.Is(err, rtIOError) {
+	if _, err := r.Update(func([]byte) ([]byte, error) { return nil, errRTIO }); !errors.Is(err, errRTIO) {
 		t.Fatalf("Update with failing fn: %v", err)
 	}
 	if names, _ := s.List(); !slices.Equal(names, []string{"reg.3"}) {

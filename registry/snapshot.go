@@ -360,13 +360,6 @@ func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey,
 	return order
 }
 
-func appendUvarints(b []byte, vs ...uint32) []byte {
-	for _, v := range vs {
-		b = appendUv(b, uint64(v))
-	}
-	return b
-}
-
 // appendUv is binary.AppendUvarint with the snapshot's common one- and two-byte cases
 // inlined.
 func appendUv(b []byte, v uint64) []byte {

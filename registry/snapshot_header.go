@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"strconv"
+	"strings"
 )
 
 // Snapshot header, versions 2 and 3 (56 bytes, integers little-endian):
@@ -55,6 +56,9 @@ func appendSnapshotHeader(b []byte, h *SnapshotHeader) []byte {
 // the rest of the file is not.
 func ParseSnapshotHeader(data []byte) (SnapshotHeader, int, error) {
 	var h SnapshotHeader
+	if len(data) < len(snapMagic) && strings.HasPrefix(snapMagic, string(data)) {
+		return h, 0, corruptAt("snapshot header cut short", len(data)) // a save still writing it, or torn
+	}
 	if len(data) < len(snapMagic) || string(data[:6]) != snapMagic[:6] {
 		return h, 0, corruptAt("not a regwasm snapshot", 0)
 	}

@@ -201,6 +201,9 @@ func checkFiles(st Storage, d *dirFiles, p *loadPlan) []CheckFile {
 			ext, _ := extOf(n, snapshotBase)
 			if f := d.snap(ext); f != nil && (f.headerErr != nil || f.bodyErr != nil) {
 				status = "does not verify"
+				if f.torn() {
+					status = "cut short: a save is writing it, or did not finish"
+				}
 			} else if !used[n] {
 				status = "unused (the previous generation, kept as redundancy)"
 			}

@@ -327,13 +327,12 @@ func (job *saveJob) plan() []byte {
 
 // checkpointPlan is a parsed plan.
 type checkpointPlan struct {
-	ext      int
-	header   SnapshotHeader
-	baseExt  int
-	baseSeq  uint64
-	baseGen  uint64
-	segs     []segState
-	rottenOK []bool
+	ext     int
+	header  SnapshotHeader
+	baseExt int
+	baseSeq uint64
+	baseGen uint64
+	segs    []segState
 }
 
 var errBadPlan = withDetail(ErrBadRequest, "not a checkpoint plan of this module (or damaged)")

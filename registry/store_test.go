@@ -212,18 +212,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 	cases := 0
 	for seed := 0; seed < seeds; seed++ {
 		calls := script(uint64(seed), 22)
-		// A clean run counts the operations.
-		clean := &MemStorage{}
-		s, err := OpenStore(clean, detConfig(byte(seed)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := clean.Ops()
-		states, err := runScript(s, calls)
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := clean.Ops() - base
+		states, total := cleanRun(t, seed, calls)
 		for op := 1; op <= total; op++ {
 			for _, tear := range []int{-1, 0, 1, 7, 17, 40, 200} {
 				cases++
@@ -235,6 +224,23 @@ func TestCrashAtEveryOperation(t *testing.T) {
 	if !testing.Short() && cases < 10_000 {
 		t.Fatalf("only %d crash cases", cases)
 	}
+}
+
+// cleanRun runs calls on a new store without faults and returns the contents after each
+// acknowledged call and how many storage operations the calls made (what the fault suites
+// number their faults by).
+func cleanRun(t *testing.T, seed int, calls []call) (states [][]byte, ops int) {
+	t.Helper()
+	clean := &MemStorage{}
+	s, err := OpenStore(clean, detConfig(byte(seed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := clean.Ops()
+	if states, err = runScript(s, calls); err != nil {
+		t.Fatal(err)
+	}
+	return states, clean.Ops() - base
 }
 
 func crashCase(t *testing.T, seed int, calls []call, states [][]byte, op, tear int) {

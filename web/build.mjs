@@ -42,6 +42,7 @@ await Promise.all([
   esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/browser.js'], outfile: 'dist/browser.js' }),
   esbuild.build({ ...common, platform: 'browser', minify: true, entryPoints: ['web/src/worker.js'], outfile: 'dist/worker.js' }),
   esbuild.build({ ...common, platform: 'node', entryPoints: ['web/src/node.js'], outfile: 'dist/node.js' }),
+  esbuild.build({ ...common, platform: 'node', entryPoints: ['web/src/node-worker.js'], outfile: 'dist/node-worker.js' }),
   esbuild.build({
     ...common,
     platform: 'browser',
@@ -57,12 +58,32 @@ copyFileSync(join(root, 'web', 'types', 'index.d.ts'), join(dist, 'index.d.ts'))
 copyFileSync(join(root, 'web', 'dashboard', 'index.html'), join(dist, 'index.html'));
 copyFileSync(join(root, 'web', 'dashboard', 'dashboard.css'), join(dist, 'dashboard.css'));
 
-// browser.js, worker.js and node.js bundle @bjorn3/browser_wasi_shim: ship its licence.
+// The bundles include @bjorn3/browser_wasi_shim, and registry.wasm the Go runtime and standard
+// library: ship their licences (Go's, as the Go distribution has it, in web/licenses/).
 const shim = join(root, 'node_modules', '@bjorn3', 'browser_wasi_shim');
 const shimVersion = JSON.parse(readFileSync(join(shim, 'package.json'), 'utf8')).version;
+const licenses = join(root, 'web', 'licenses');
 writeFileSync(
   join(dist, 'THIRD-PARTY-LICENSES.txt'),
-  `dist/worker.js and dist/node.js include @bjorn3/browser_wasi_shim ${shimVersion}\n` +
-    `(https://github.com/bjorn3/browser_wasi_shim), licensed MIT OR Apache-2.0.\n` +
-    `Its MIT licence:\n\n${readFileSync(join(shim, 'LICENSE-MIT'), 'utf8')}`,
+  [
+    'regwasm bundles the following third-party software.',
+    '',
+    '== The Go runtime and standard library ==',
+    '',
+    'dist/registry.wasm is compiled from Go and contains the Go runtime and parts of its',
+    'standard library (https://go.dev), licensed under the BSD-style licence below, with the',
+    'additional patent grant that follows it.',
+    '',
+    readFileSync(join(licenses, 'GO-LICENSE'), 'utf8').trimEnd(),
+    '',
+    readFileSync(join(licenses, 'GO-PATENTS'), 'utf8').trimEnd(),
+    '',
+    `== @bjorn3/browser_wasi_shim ${shimVersion} ==`,
+    '',
+    'dist/worker.js, dist/node.js and dist/node-worker.js include @bjorn3/browser_wasi_shim',
+    '(https://github.com/bjorn3/browser_wasi_shim), licensed MIT OR Apache-2.0. Its MIT licence:',
+    '',
+    readFileSync(join(shim, 'LICENSE-MIT'), 'utf8').trimEnd(),
+    '',
+  ].join('\n'),
 );

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/regwasm/regwasm/host"
 )
 
@@ -125,17 +126,17 @@ func TestCrashChild(t *testing.T) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	persons := make([]string, 8)
+	persons := make([]uuid.UUID, 8)
 	for i := 0; ; i++ {
 		p := i % len(persons)
-		m := fmt.Sprintf("%08x-0000-4000-8000-%012x", i%13, i%13)
+		m := uuid.MustParse(fmt.Sprintf("%08x-0000-4000-8000-%012x", i%13, i%13))
 		res, err := r.Access(ctx, persons[p], m, "http://agent"+strconv.Itoa(i%13)+"/", "agent")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
 		os.Stdout.WriteString("ack\n")
-		persons[p] = res.PersonGUID
+		persons[p] = res.Person
 		if i%25 == 24 {
 			if _, err := r.Save(ctx); err != nil {
 				fmt.Fprintln(os.Stderr, err)

@@ -113,8 +113,7 @@ func TestEquivalence(t *testing.T) {
 		t.Fatalf("only %d requests", requests)
 	}
 	compareFiles(t, dir, mem)
-	var st registry.Stats
-	st = nat.Registry().Stats()
+	st := nat.Registry().Stats()
 	t.Logf("%d requests in %d batches: %+v", requests, batches, st)
 	if st.Persons < 100 || st.PersonURLs < 200 {
 		t.Fatalf("the sequence built too little: %+v", st)

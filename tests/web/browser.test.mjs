@@ -231,3 +231,38 @@ test('a trap in the worker: the instance is replaced, its files reloaded, later 
   assert.equal(r.traps, 1);
   await page.close();
 });
+
+test('a failed IndexedDB commit: the calls since the last commit fail, and memory goes back to what was committed', async () => {
+  const page = await tab();
+  const r = await page.evaluate(async (n) => {
+    const { WorkerClient } = await import('/web/src/worker-client.js');
+    const { encodeRequest, decodeResponse } = await import('/web/src/codec.js');
+    const open = () => WorkerClient.create({ name: n, storage: 'indexeddb', wasm: '/dist/registry.wasm', worker: '/dist/worker.js' });
+    let { client } = await open();
+    const req = (/** @type {any[]} */ a) => client.call('request', encodeRequest(a)).then(decodeResponse);
+    const access = (/** @type {number} */ i) => req([{ action: 'access', person: '', machine: `00000000-0000-4000-8000-00000000000${i}`, url: `http://c${i}/`, name: 'c', quiet: true }]);
+    const persons = async () => JSON.parse((await req([{ action: 'stats' }]))[0].body).persons;
+    await access(1); // committed
+    await client.call('failNextCommit');
+    // Two calls made together: the first waits for the commit that fails; the second fails
+    // with it, or (when it reaches the worker after the reload) runs on the committed state.
+    const failed = await Promise.allSettled([access(2), access(3)]);
+    const afterFailure = await persons();
+    await access(4); // the next commit works
+    const afterNext = await persons();
+    client.terminate();
+    ({ client } = await open()); // what IndexedDB holds
+    const reopened = await persons();
+    const urls = JSON.parse((await req([{ action: 'stats' }]))[0].body).urls;
+    client.terminate();
+    return { failed: failed.map((f) => (f.status === 'rejected' ? /** @type {any} */ (f.reason).code : 'ok')), afterFailure, afterNext, reopened, urls };
+  }, `commitfail-${++seq}`);
+  assert.equal(r.failed[0], 'persist', 'the call whose changes were not committed is refused');
+  const acknowledged = 1 + r.failed.filter((f) => f === 'ok').length;
+  assert.equal(r.afterFailure, acknowledged, `memory holds exactly the acknowledged changes (${r.failed})`);
+  assert.equal(r.afterNext, acknowledged + 1);
+  assert.equal(r.reopened, r.afterNext, 'IndexedDB holds what memory holds: the acknowledged changes');
+  assert.equal(r.urls, r.afterNext);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

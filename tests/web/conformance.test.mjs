@@ -115,7 +115,7 @@ test('the random stream matches the known answers of stream.go', () => {
 
 test('the deterministic option is checked', async () => {
   for (const bad of [{ seed: -1, now: 1 }, { seed: 1.5, now: 1 }, { seed: 2n ** 64n, now: 1 }, { seed: 'x', now: 1 }, { seed: 1, now: -5 }, { seed: 1 }]) {
-    await assert.rejects(openRegistry({ storage: 'memory', deterministic: /** @type {any} */ (bad) }), (e) => e instanceof RegistryError && e.code === 'failed');
+    await assert.rejects(openRegistry({ storage: 'memory', deterministic: /** @type {any} */ (bad) }), (e) => e instanceof RegistryError && e.code === 'invalid');
   }
 });
 

@@ -79,7 +79,9 @@ test('each OS error on a write is told by name, with the file', async (t) => {
     for (const [code, text] of CASES) {
       // A clock that stands still: the registry retries writes after a pause, and the test
       // must see them stopped first.
-      const reg = await openRegistry({ storage: join(tmp, `inject-${code}`), deterministic: { seed: 1, now: 1_800_000_000 } });
+      // The injection patches this thread's node:fs: the inline engine runs the module here
+      // (the default worker thread has a node:fs of its own; the mapping is the same code).
+      const reg = await openRegistry({ storage: join(tmp, `inject-${code}`), engine: 'inline', deterministic: { seed: 1, now: 1_800_000_000 } });
       await reg.access('', machine(1), 'http://one.example/', 'one');
       inject = String(code);
       const err = await reg.access('', machine(2), 'http://one.example/', 'one').then(

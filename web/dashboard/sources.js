@@ -1,6 +1,7 @@
 // The dashboard's data sources, one small interface for both:
 // - LocalSource: the registry runs in this browser (regwasm's Worker over IndexedDB);
-// - HttpSource: `regwasm serve` runs it, reached through netdata's /api/v1/registry.
+// - HttpSource: `regwasm serve` runs it, reached through netdata's /api/v1/registry, plus the
+//   operator's /api/v1/registry/overview when the server offers it.
 // Each answers hello/access/delete/switch/stats/status with the registry's JSON results.
 import { openRegistry } from 'regwasm';
 
@@ -17,7 +18,9 @@ import { openRegistry } from 'regwasm';
  * @property {(machine: string, url: string, to: string) => Promise<Result>} switch
  * @property {() => Promise<Result | null>} stats
  * @property {() => Promise<Record<string, any> | null>} status
- * @property {(() => Promise<Record<string, any>>) | null} save
+ * @property {(check?: boolean) => Promise<Record<string, any> | null>} overview the operator's
+ *   view of `regwasm serve` (null when not offered)
+ * @property {(fn: (what: string) => void) => void} onEvent another tab's change, a failure
  */
 
 const PERSON_KEY = 'regwasm.dashboard.person';
@@ -89,7 +92,27 @@ export class LocalSource {
     return this.#reg.status();
   }
 
+  async overview() {
+    return null;
+  }
+
+  /** @param {(what: string) => void} fn */
+  onEvent(fn) {
+    this.#reg.on('change', () => fn('change'));
+    this.#reg.on('reset', (ev) => fn(`reset: ${ev.reason}`));
+    this.#reg.on('failed', (ev) => fn(`failed: ${ev.error.message}`));
+  }
+
   save = () => this.#reg.save();
+
+  /** netdata's registry.db text of the registry. */
+  exportBackup = () => this.#reg.export();
+
+  /** @param {Blob} file */
+  importBackup = (file) => this.#reg.import(file);
+
+  /** Asks the browser not to evict the registry's IndexedDB data. */
+  persist = async () => (await globalThis.navigator?.storage?.persist?.()) === true;
 }
 
 /** @implements {Source} */
@@ -97,6 +120,8 @@ export class HttpSource {
   kind = /** @type {const} */ ('http');
   #base;
   #person = '';
+  /** @type {boolean | null} whether the server offers the overview (null: not asked yet) */
+  #hasOverview = null;
 
   /** @param {string} base URL of the registry API */
   constructor(base) {
@@ -187,7 +212,33 @@ export class HttpSource {
     return null;
   }
 
+  /**
+   * The server's overview (`regwasm serve`): null when it has none (another server).
+   * @param {boolean} [check] also verify every file (reads them all)
+   */
+  async overview(check = false) {
+    if (this.#hasOverview === false) return null;
+    const url = new URL(`${this.#base}/overview`);
+    if (check) url.searchParams.set('check', '1');
+    const res = await fetch(url, { credentials: 'include', headers: { accept: 'application/json' } });
+    if (res.status >= 400 && res.status < 500) {
+      // Not `regwasm serve` (netdata answers 400), or not for this address: ask no more.
+      this.#hasOverview = false;
+      return null;
+    }
+    const text = await res.text();
+    if (!res.ok) throw new Error(`overview: HTTP ${res.status}: ${text.slice(0, 200)}`);
+    this.#hasOverview = true;
+    return JSON.parse(text);
+  }
+
+  /** @param {(what: string) => void} _fn */
+  onEvent(_fn) {}
+
   save = null;
+  exportBackup = null;
+  importBackup = null;
+  persist = null;
 }
 
 /**

@@ -8,7 +8,9 @@
 // dead owner had committed gets that answer instead of running twice.
 import { deterministic as checkDeterministic } from './deterministic.js';
 import { RegistryError } from './errors.js';
+import { IdbFiles } from './idb.js';
 import { Registry } from './registry.js';
+import { describe, optionsObject, registryName } from './validate.js';
 import { WorkerClient } from './worker-client.js';
 
 export { Registry } from './registry.js';
@@ -18,20 +20,35 @@ export { RegistryError } from './errors.js';
 /** @typedef {import('./status.js').StorageStatus} StorageStatus */
 /** @typedef {import('./worker-client.js').WasmSource} WasmSource */
 /** @typedef {import('./worker-client.js').WorkerSource} WorkerSource */
-/** @typedef {'request' | 'save' | 'status'} Method */
+/** @typedef {'request' | 'save' | 'status' | 'export' | 'import'} Method */
+/** @typedef {import('./registry.js').RegistryEvent} RegistryEvent */
 /** @typedef {import('./deterministic.js').DeterministicOption} DeterministicOption */
 /** @typedef {{name: string, storage: string, wasm?: WasmSource, worker?: WorkerSource, deterministic?: DeterministicOption}} BackendOptions */
 
 /**
  * @typedef {{t: 'call', from: string, id: number, method: Method, bytes?: Uint8Array}
  *   | {t: 'reply', to: string, id: number, ok: boolean, value?: unknown, error?: {code: string, message: string}}
- *   | {t: 'ready', owner: string}
- *   | {t: 'failed', owner: string, error: {code: string, message: string}}} ChannelMessage
+ *   | {t: 'ready', owner: string, takeover: boolean}
+ *   | {t: 'failed', owner: string, error: {code: string, message: string}}
+ *   | {t: 'changed', from: string}
+ *   | {t: 'destroy', from: string}} ChannelMessage
+ * `ready` with takeover: a tab took over from an owner that went away (a memory registry
+ * then starts empty); `changed`: a tab's call changed the registry; `destroy`: a tab is
+ * deleting the registry, every other tab closes it.
  */
 
 function randomId() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  if (typeof globalThis.crypto?.randomUUID === 'function') return crypto.randomUUID();
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** Whether the browser granted persistent storage (IndexedDB is evictable otherwise). */
+async function persisted() {
+  try {
+    return (await globalThis.navigator?.storage?.persisted?.()) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** How many answered calls an owner remembers, to answer a re-sent call without re-running it. */
@@ -57,6 +74,8 @@ class SharedBackend {
   #served = new Map();
   /** @type {Set<Promise<unknown>>} */
   #inflight = new Set();
+  /** @type {(ev: RegistryEvent) => void} */
+  #emit = () => {};
 
   /**
    * @param {string} key
@@ -106,12 +125,13 @@ class SharedBackend {
       .request(this.#key, { signal: this.#abort.signal }, async () => {
         if (this.#role !== 'client') return;
         try {
-          await this.#own();
+          await this.#own(true);
         } catch (err) {
           const e = RegistryError.from(err);
           this.#send({ t: 'failed', owner: this.#tab, error: e.toJSON() });
           this.#rejectPending(e);
           this.#role = 'closed';
+          this.#emit({ type: 'failed', error: e });
           return;
         }
         await new Promise((r) => (this.#release = () => r(undefined)));
@@ -119,8 +139,11 @@ class SharedBackend {
       .catch(() => {}); // aborted by close()
   }
 
-  /** Starts the worker, runs this tab's unanswered calls, tells the other tabs. */
-  async #own() {
+  /**
+   * Starts the worker, runs this tab's unanswered calls, tells the other tabs.
+   * @param {boolean} [takeover] the owner before went away
+   */
+  async #own(takeover = false) {
     this.#worker = WorkerClient.create(this.#options).then(({ client }) => client);
     await this.#worker;
     this.#role = 'owner';
@@ -129,7 +152,11 @@ class SharedBackend {
       // Forwarded before: the dead owner may have committed it; the key finds its answer.
       this.#track(this.#exec(p.method, p.bytes, `${this.#tab}:${id}`)).then(p.resolve, p.reject);
     }
-    this.#send({ t: 'ready', owner: this.#tab });
+    this.#send({ t: 'ready', owner: this.#tab, takeover });
+    if (takeover) {
+      this.#emit({ type: 'owner' });
+      if (this.#options.storage === 'memory') this.#emit({ type: 'reset', reason: 'the tab that held this memory registry closed: it restarted empty in this tab' });
+    }
   }
 
   /**
@@ -168,7 +195,7 @@ class SharedBackend {
         if (!p) {
           p = this.#track(this.#exec(msg.method, msg.bytes, key));
           this.#served.set(key, p);
-          if (this.#served.size > SERVED_MEMORY) this.#served.delete(this.#served.keys().next().value);
+          if (this.#served.size > SERVED_MEMORY) this.#served.delete(/** @type {string} */ (this.#served.keys().next().value));
         }
         p.then(
           (value) => this.#send({ t: 'reply', to: msg.from, id: msg.id, ok: true, value }),
@@ -188,10 +215,24 @@ class SharedBackend {
       case 'ready': {
         if (this.#role !== 'client') return;
         for (const [id, p] of this.#pending) this.#post(id, p.method, p.bytes);
+        if (msg.takeover && this.#options.storage === 'memory') {
+          this.#emit({ type: 'reset', reason: 'the tab that held this memory registry closed: it restarted empty in another tab' });
+        }
         return;
       }
       case 'failed': {
-        if (this.#role === 'client') this.#rejectPending(RegistryError.from(msg.error));
+        if (this.#role !== 'client') return;
+        const e = RegistryError.from(msg.error);
+        this.#rejectPending(e);
+        this.#emit({ type: 'failed', error: e });
+        return;
+      }
+      case 'changed': {
+        if (msg.from !== this.#tab && (this.#role === 'client' || this.#role === 'owner')) this.#emit({ type: 'change', from: msg.from });
+        return;
+      }
+      case 'destroy': {
+        if (msg.from !== this.#tab) this.#shutdown('destroyed').catch(() => {});
         return;
       }
     }
@@ -239,8 +280,11 @@ class SharedBackend {
     );
   }
 
-  /** @param {Uint8Array} bytes */
-  request(bytes) {
+  /**
+   * @param {Uint8Array} bytes
+   * @param {number} [_count]
+   */
+  request(bytes, _count) {
     return /** @type {Promise<Uint8Array>} */ (this.#call('request', bytes));
   }
 
@@ -250,7 +294,58 @@ class SharedBackend {
 
   async status() {
     const s = /** @type {StorageStatus} */ (await this.#call('status'));
-    return { ...s, owner: this.#role === 'owner' };
+    return { ...s, owner: this.#role === 'owner', persisted: this.#options.storage === 'indexeddb' && (await persisted()) };
+  }
+
+  exportNetdata() {
+    return /** @type {Promise<Uint8Array>} */ (this.#call('export'));
+  }
+
+  /** @param {Uint8Array} db */
+  importNetdata(db) {
+    return /** @type {Promise<Uint8Array>} */ (this.#call('import', db));
+  }
+
+  /** @param {(ev: RegistryEvent) => void} emit */
+  listen(emit) {
+    this.#emit = emit;
+  }
+
+  /** A call of this tab changed the registry: the other tabs hear of it. */
+  changed() {
+    this.#send({ t: 'changed', from: this.#tab });
+  }
+
+  /**
+   * Another tab deletes the registry: leave at once (its calls are refused).
+   * @param {string} reason
+   */
+  async #shutdown(reason) {
+    if (this.#role === 'closing' || this.#role === 'closed') return;
+    const wasOwner = this.#role === 'owner';
+    this.#role = 'closing';
+    this.#abort.abort();
+    this.#rejectPending(new RegistryError('closed', `registry is closed: another tab ${reason} it`));
+    if (wasOwner && this.#worker) {
+      const worker = await this.#worker.catch(() => null);
+      await worker?.call('close').catch(() => {});
+      worker?.terminate();
+    }
+    this.#release();
+    this.#channel?.close();
+    this.#role = 'closed';
+    this.#emit({ type: 'close', reason });
+  }
+
+  /** Closes the registry in every tab, then deletes its database. */
+  async destroy() {
+    this.#send({ t: 'destroy', from: this.#tab });
+    await this.close();
+    if (this.#options.storage !== 'indexeddb') return;
+    const drop = () => IdbFiles.destroy(this.#options.name);
+    // The lock is free once the tab that owned the registry has closed it.
+    if (globalThis.navigator?.locks) await navigator.locks.request(this.#key, drop);
+    else await drop();
   }
 
   async close() {
@@ -258,6 +353,7 @@ class SharedBackend {
     const wasOwner = this.#role === 'owner';
     // Let this tab's calls (and, as owner, the calls being served) finish first.
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    if (this.#role !== 'owner' && this.#role !== 'client') return;
     this.#role = 'closing';
     this.#abort.abort();
     if (wasOwner && this.#worker) {
@@ -279,6 +375,7 @@ class SharedBackend {
  * @property {WasmSource} [wasm] where registry.wasm comes from (default: next to this file)
  * @property {WorkerSource} [worker] the worker script URL (default: worker.js next to this
  *   file), or a function that starts the Worker
+ * @property {unknown} [engine] a Node option, ignored in browsers (the module always runs in a Worker)
  * @property {DeterministicOption} [deterministic] tests only: new GUIDs from a seeded stream
  *   and a fixed realtime clock (see deterministic.js); plain data, it goes to the Worker.
  *   Each Worker that loads the registry (a new owner tab, a restart) starts the stream anew.
@@ -289,9 +386,12 @@ class SharedBackend {
  * @param {BrowserOpenOptions} [options]
  * @returns {Promise<Registry>}
  */
-export async function openRegistry({ name = 'registry', storage = 'indexeddb', wasm, worker, deterministic } = {}) {
+export async function openRegistry(options) {
+  const o = optionsObject('openRegistry()', options, ['name', 'storage', 'wasm', 'worker', 'deterministic', 'engine']);
+  const name = registryName(o.name);
+  const { storage = 'indexeddb', wasm, worker, deterministic } = /** @type {BrowserOpenOptions} */ (o);
   if (storage !== 'indexeddb' && storage !== 'memory') {
-    throw new RegistryError('failed', `storage must be 'indexeddb' or 'memory' in a browser, not ${JSON.stringify(storage)}`);
+    throw new RegistryError('invalid', `storage must be 'indexeddb' or 'memory' in a browser, not ${describe(storage)}`);
   }
   checkDeterministic(deterministic); // refused here rather than inside the Worker
   const backend = await SharedBackend.create({ name, storage, wasm, worker, deterministic });

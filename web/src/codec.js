@@ -2,7 +2,11 @@
 // A request is a concatenation of records `op:u8 flags:u8 when:uvarint field*`;
 // a response is one `status:uvarint person:field body:field` per request record.
 // Integers are unsigned LEB128, fields are `uvarint length` + UTF-8 bytes.
-// This module only frames bytes: validation and cleaning are the wasm module's job.
+// This module frames bytes and refuses values of the wrong type (code 'invalid'); validating
+// and cleaning the values is the wasm module's job.
+
+import { RegistryError } from './errors.js';
+import { describe } from './validate.js';
 
 /** Op byte and field names of every action, in ABI order. */
 export const ACTIONS = Object.freeze({
@@ -18,6 +22,7 @@ export const ACTIONS = Object.freeze({
   import: { op: 0x69, fields: ['db', 'log'] },
   export: { op: 0x65, fields: ['file'] },
   configure: { op: 0x75, fields: ['conf'] },
+  top: { op: 0x6d, fields: ['limit'] },
 });
 
 /** flags bit 0: omit the `urls` list (and the whole body of `access`). */
@@ -81,15 +86,23 @@ class Writer {
   }
 }
 
+/** The largest `when` the ABI carries (a u32 of unix seconds: early 2106). */
+const MAX_WHEN = 0xffffffff;
+
 /**
  * @param {unknown} when seconds since the epoch, a Date, or empty for "now"
  * @returns {number}
  */
-function seconds(when) {
+export function seconds(when) {
   if (when === undefined || when === null) return 0;
-  const v = when instanceof Date ? Math.floor(when.getTime() / 1000) : Number(when);
-  if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`when: not a unix time in seconds: ${String(when)}`);
-  return v;
+  const v = when instanceof Date ? Math.floor(when.getTime() / 1000) : when;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_WHEN) return v;
+  const ms = typeof v === 'number' && Number.isInteger(v) && v > MAX_WHEN && v < 1e14;
+  throw new RegistryError(
+    'invalid',
+    `when must be unix time in seconds (an integer 0 to ${MAX_WHEN}) or a Date, not ${describe(when)}` +
+      (ms ? ': that looks like milliseconds (Date.now()); pass a Date or Math.floor(Date.now() / 1000)' : ''),
+  );
 }
 
 /**
@@ -98,19 +111,57 @@ function seconds(when) {
  * @returns {Uint8Array}
  */
 export function encodeRequest(actions) {
+  if (!Array.isArray(actions)) throw new RegistryError('invalid', `batch() takes an array of actions, not ${describe(actions)}`);
   const w = new Writer();
   for (const a of actions) {
-    const spec = ACTIONS[/** @type {keyof typeof ACTIONS} */ (a?.action)];
-    if (!spec || !Object.hasOwn(ACTIONS, a.action)) throw new TypeError(`unknown action: ${String(a?.action)}`);
+    if (a === null || typeof a !== 'object') throw new RegistryError('invalid', `an action must be an object like {action: 'access', ...}, not ${describe(a)}`);
+    const spec = Object.hasOwn(ACTIONS, a.action) ? ACTIONS[/** @type {keyof typeof ACTIONS} */ (a.action)] : undefined;
+    if (!spec) throw new RegistryError('invalid', `unknown action ${describe(a.action)} (known: ${Object.keys(ACTIONS).join(', ')})`);
+    if (a.quiet !== undefined && typeof a.quiet !== 'boolean') throw new RegistryError('invalid', `${a.action}: quiet must be true or false, not ${describe(a.quiet)}`);
     w.byte(spec.op);
     w.byte(a.quiet ? FLAG_QUIET : 0);
     w.uvarint(seconds(a.when));
     for (const f of spec.fields) {
       const v = a[f];
-      w.string(v === undefined || v === null ? '' : String(v));
+      if (v !== undefined && v !== null && typeof v !== 'string') throw new RegistryError('invalid', `${a.action}: ${f} must be a string, not ${describe(v)}`);
+      w.string(v ?? '');
     }
   }
   return w.bytes();
+}
+
+/**
+ * Splits a response batch into the responses of consecutive requests of `counts[i]`
+ * records each (requests sent to the module together as one batch), copying each part.
+ * @param {Uint8Array} bytes
+ * @param {readonly number[]} counts
+ * @returns {Uint8Array[]}
+ */
+export function splitResponse(bytes, counts) {
+  let at = 0;
+  const skip = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (at >= bytes.length) throw new RangeError('response: truncated uvarint');
+      const b = bytes[at++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+  };
+  return counts.map((n) => {
+    const start = at;
+    for (let i = 0; i < n; i++) {
+      skip(); // status
+      const person = skip();
+      at += person;
+      const body = skip();
+      at += body;
+    }
+    if (at > bytes.length) throw new RangeError('response: truncated field');
+    return bytes.slice(start, at);
+  });
 }
 
 /**

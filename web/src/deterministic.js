@@ -66,10 +66,10 @@ export function deterministic(option) {
     s = -1n;
   }
   if (s < 0n || s > MASK || (typeof seed === 'number' && !Number.isSafeInteger(seed))) {
-    throw new RegistryError('failed', `deterministic.seed must be an integer 0..2^64-1, not ${String(seed)}`);
+    throw new RegistryError('invalid', `deterministic.seed must be an integer 0..2^64-1, not ${String(seed)}`);
   }
   if (!Number.isSafeInteger(now) || now < 0 || now > 0xffffffff) {
-    throw new RegistryError('failed', `deterministic.now must be unix seconds, not ${String(now)}`);
+    throw new RegistryError('invalid', `deterministic.now must be unix seconds, not ${String(now)}`);
   }
   return { random: new SplitMix64(s), nowNs: BigInt(now) * 1_000_000_000n };
 }

@@ -93,7 +93,7 @@ export class Engine {
     const len = slot.getUint32(this.#slot + 4, true); // ABI rule 4: pointer, then length
     const out = new Uint8Array(buf, ptr, len).slice();
     if (ret >= 0) return out;
-    throw new RegistryError(CODES[ret] ?? 'internal', decoder.decode(out) || `error ${ret}`);
+    throw new RegistryError(/** @type {Record<number, import('./errors.js').ErrorCode>} */ (CODES)[ret] ?? 'internal', decoder.decode(out) || `error ${ret}`);
   }
 
   /**

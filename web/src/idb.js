@@ -44,6 +44,9 @@ export class IdbFiles {
   #db;
   #seq = 0;
 
+  /** Tests: how many of the next commits fail (as a full quota would) without writing. */
+  failNext = 0;
+
   /** @param {IDBDatabase} db */
   constructor(db) {
     this.#db = db;
@@ -70,6 +73,18 @@ export class IdbFiles {
   }
 
   async #load() {
+    const { files, replies, rewrite, forget } = await this.read();
+    // Coalesce (one whole record per file, no chunks left) and drop stale answers.
+    await this.commit(rewrite, { forget });
+    return { store: this, files, replies };
+  }
+
+  /**
+   * Reads every file (its chunks appended) and the answers of forwarded calls, as committed;
+   * writes nothing. `rewrite` would coalesce the chunks, `forget` drop stale answers.
+   * @returns {Promise<{files: Map<string, Uint8Array>, replies: Map<string, unknown>, rewrite: Change[], forget: string[]}>}
+   */
+  async read() {
     const tx = this.#db.transaction([FILES, CHUNKS, REPLIES], 'readonly');
     const files = tx.objectStore(FILES);
     const chunks = tx.objectStore(CHUNKS);
@@ -120,9 +135,7 @@ export class IdbFiles {
       out.set(name, merged);
       rewrite.push({ kind: 'put', name, data: merged });
     }
-    // Coalesce (one whole record per file, no chunks left) and drop stale answers.
-    await this.commit(rewrite, { forget });
-    return { store: this, files: out, replies };
+    return { files: out, replies, rewrite, forget };
   }
 
   /**
@@ -133,6 +146,10 @@ export class IdbFiles {
    */
   commit(changes, { replies = [], forget = [] } = {}) {
     if (changes.length === 0 && replies.length === 0 && forget.length === 0) return Promise.resolve();
+    if (this.failNext > 0) {
+      this.failNext--;
+      return Promise.reject(new DOMException('injected commit failure (tests)', 'QuotaExceededError'));
+    }
     const tx = this.#db.transaction([FILES, CHUNKS, REPLIES], 'readwrite', { durability: 'strict' });
     const result = committed(tx);
     const files = tx.objectStore(FILES);

@@ -99,18 +99,6 @@ export class ChangeTracker {
     this.#dirty.clear();
     return out;
   }
-
-  /**
-   * A commit of `changes` failed: what the store holds is unknown, so those files are written
-   * whole (or deleted) by the next commit.
-   * @param {Change[]} changes
-   */
-  failed(changes) {
-    for (const c of changes) {
-      this.#stored.delete(c.name);
-      if (!this.#dirty.has(c.name)) this.#dirty.set(c.name, 'whole');
-    }
-  }
 }
 
 /** A regular file held in a growable buffer; reports its changes to the directory's tracker. */

@@ -5,20 +5,62 @@ import { RegistryError } from './errors.js';
 /** @typedef {string | URL | (() => Worker)} WorkerSource */
 /** @typedef {string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module} WasmSource */
 
+const BUNDLERS = 'see "Bundlers" in the package README';
+
+/**
+ * The URL of `file` next to this bundle. esbuild's default format (iife) leaves
+ * import.meta empty: then say what to do rather than fail on an invalid URL.
+ * @param {string} file
+ */
+function besideBundle(file) {
+  const base = /** @type {string | undefined} */ (import.meta.url);
+  if (!base) {
+    throw new RegistryError(
+      'failed',
+      `regwasm cannot find ${file}: this bundle has no import.meta.url (esbuild builds iife by default). ` +
+        `Bundle with --format=esm (and <script type="module">), or copy worker.js and registry.wasm from ` +
+        `node_modules/regwasm/dist/ next to your page and pass their URLs as the worker and wasm options (${BUNDLERS})`,
+    );
+  }
+  return new URL(`./${file}`, base);
+}
+
 /** @param {WasmSource | undefined} wasm */
 function wasmForWorker(wasm) {
-  if (wasm === undefined) return new URL('./registry.wasm', import.meta.url).href;
+  if (wasm === undefined) return besideBundle('registry.wasm').href;
   if (wasm instanceof WebAssembly.Module) return wasm;
   if (wasm instanceof ArrayBuffer) return wasm.slice(0);
   if (ArrayBuffer.isView(wasm)) return new Uint8Array(wasm.buffer, wasm.byteOffset, wasm.byteLength).slice().buffer;
   return new URL(String(wasm), globalThis.location?.href).href;
 }
 
-/** @param {WorkerSource | undefined} worker */
+/**
+ * @param {WorkerSource | undefined} worker
+ * @returns {{worker: Worker, url: string | null}}
+ */
 function startWorker(worker) {
-  if (typeof worker === 'function') return worker();
-  const url = worker === undefined ? new URL('./worker.js', import.meta.url) : new URL(String(worker), globalThis.location?.href);
-  return new Worker(url, { type: 'module', name: 'regwasm' });
+  if (typeof worker === 'function') return { worker: worker(), url: null };
+  const url = worker === undefined ? besideBundle('worker.js') : new URL(String(worker), globalThis.location?.href);
+  try {
+    return { worker: new Worker(url, { type: 'module', name: 'regwasm' }), url: url.href };
+  } catch (err) {
+    throw new RegistryError('failed', `cannot start the registry worker ${url.href}: ${err instanceof Error ? err.message : err}`, { cause: err });
+  }
+}
+
+/**
+ * What fetching the worker script answers, to say why it did not load.
+ * @param {string} url
+ */
+async function probe(url) {
+  try {
+    const res = await fetch(url, { cache: 'no-store' });
+    if (!res.ok) return `HTTP ${res.status} ${res.statusText}`.trim();
+    const type = res.headers.get('content-type') ?? '';
+    return /javascript|ecmascript/.test(type) ? 'it loads, but failed to run' : `served as ${type || 'no content type'}, not JavaScript`;
+  } catch (err) {
+    return `fetch failed: ${err instanceof Error ? err.message : err}`;
+  }
 }
 
 export class WorkerClient {
@@ -30,9 +72,16 @@ export class WorkerClient {
   /** @type {RegistryError | null} */
   #dead = null;
 
-  /** @param {Worker} worker */
-  constructor(worker) {
+  /** @type {string | null} the worker script's URL */
+  #url;
+
+  /**
+   * @param {Worker} worker
+   * @param {string | null} [url]
+   */
+  constructor(worker, url = null) {
     this.#worker = worker;
+    this.#url = url;
     worker.onmessage = (ev) => {
       const { id, ok, value, error } = ev.data;
       const call = this.#calls.get(id);
@@ -43,7 +92,8 @@ export class WorkerClient {
     };
     worker.onerror = (ev) => {
       ev.preventDefault?.();
-      this.#fail(new RegistryError('failed', `registry worker failed: ${ev.message || 'could not load the worker script'}`));
+      const what = this.#url ? `the worker script ${this.#url}` : 'the worker the worker option started';
+      this.#fail(new RegistryError('failed', `registry worker failed: ${ev.message || `could not load ${what}`}`));
     };
     worker.onmessageerror = () => this.#fail(new RegistryError('internal', 'registry worker: message could not be read'));
   }
@@ -66,12 +116,20 @@ export class WorkerClient {
    * @returns {Promise<{client: WorkerClient, status: StorageStatus}>}
    */
   static async create({ name, storage, wasm, worker, deterministic }) {
-    const client = new WorkerClient(startWorker(worker));
+    const wasmSource = wasmForWorker(wasm);
+    const started = startWorker(worker);
+    const client = new WorkerClient(started.worker, started.url);
     const status = await new Promise((resolve, reject) => {
       client.#calls.set(0, { resolve, reject });
-      client.#worker.postMessage({ type: 'open', name, storage, wasm: wasmForWorker(wasm), deterministic });
-    }).catch((err) => {
+      client.#worker.postMessage({ type: 'open', name, storage, wasm: wasmSource, deterministic });
+    }).catch(async (err) => {
       client.terminate();
+      if (started.url && err instanceof RegistryError && /could not load/.test(err.message)) {
+        throw new RegistryError(
+          'failed',
+          `could not load the registry worker script ${started.url} (${await probe(started.url)}): serve node_modules/regwasm/dist/worker.js at that URL, or pass its URL as the worker option (${BUNDLERS})`,
+        );
+      }
       throw err;
     });
     return { client, status };

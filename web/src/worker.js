@@ -3,6 +3,7 @@
 // IndexedDB storage, answers each call only after the files it changed are committed. Commits
 // are grouped: calls that arrive while a transaction is in flight share the next one, and
 // transactions run in call order.
+import { exportNetdata, importNetdata } from './backup.js';
 import { deterministic as makeDeterministic } from './deterministic.js';
 import { Engine } from './engine.js';
 import { RegistryError } from './errors.js';
@@ -14,12 +15,13 @@ import { storageStatus } from './status.js';
 /**
  * @typedef {import('./deterministic.js').DeterministicOption} DeterministicOption
  * @typedef {{type: 'open', name: string, storage: 'indexeddb' | 'memory', wasm: string | ArrayBuffer | WebAssembly.Module, deterministic?: DeterministicOption}} OpenMessage
- * @typedef {'request' | 'save' | 'status' | 'close' | 'trap' | 'load' | 'readFile' | 'writeFile' | 'reopen'} Method
+ * @typedef {'request' | 'save' | 'status' | 'export' | 'import' | 'close' | 'trap' | 'load' | 'readFile' | 'writeFile' | 'reopen' | 'failNextCommit'} Method
  * @typedef {{id: number, method: Method, bytes?: Uint8Array, key?: string, file?: string, deterministic?: DeterministicOption}} CallMessage
+ * `export` answers netdata's registry.db text, `import` loads `bytes` as one (backup.js).
  * `key` names a call forwarded by another tab ("tab:id"): its answer is committed with its
  * changes, and a re-sent call with a committed answer gets that answer instead of a second run.
- * `load`, `readFile`, `writeFile` (of `file`, with `bytes`) and `reopen` (a new instance on the
- * same files, with `deterministic`) are for tests and tools, like `trap`: the conformance
+ * `load`, `readFile`, `writeFile` (of `file`, with `bytes`), `reopen` (a new instance on the
+ * same files, with `deterministic`) and `failNextCommit` are for tests and tools, like `trap`: the conformance
  * suite reads snapshots, writes netdata files to import, and restarts a memory registry.
  */
 
@@ -59,11 +61,18 @@ class Host {
   #replies;
   /** @type {[string, unknown][]} answers to commit with the next transaction */
   #newReplies = [];
+  /** @type {import('./deterministic.js').Deterministic | undefined} */
+  #det;
+  /** @type {Promise<void> | null} a reload of the committed files after a failed commit */
+  #recovering = null;
+  /** @type {RegistryError | null} why the committed files could not be reloaded */
+  #broken = null;
 
   /**
-   * @param {{engine: Engine, module: WebAssembly.Module, dir: FlatDirectory, store: IdbFiles | null, tracker: ChangeTracker | null, storage: string, replies: Map<string, unknown>}} parts
+   * @param {{engine: Engine, module: WebAssembly.Module, dir: FlatDirectory, store: IdbFiles | null, tracker: ChangeTracker | null, storage: string, replies: Map<string, unknown>, det?: import('./deterministic.js').Deterministic}} parts
    */
-  constructor({ engine, module, dir, store, tracker, storage, replies }) {
+  constructor({ engine, module, dir, store, tracker, storage, replies, det }) {
+    this.#det = det;
     this.#replies = replies;
     this.#engine = engine;
     this.#module = module;
@@ -85,7 +94,7 @@ class Host {
     const dir = new FlatDirectory(files, tracker);
     const module = await modulePromise;
     const engine = await Engine.create({ module, makeWasi: () => shimWasi(preopenRoot(dir), { deterministic: det }) });
-    const host = new Host({ engine, module, dir, store, tracker, storage, replies });
+    const host = new Host({ engine, module, dir, store, tracker, storage, replies, det });
     await host.#durable(); // what load itself wrote (a recovered log, say)
     return host;
   }
@@ -111,19 +120,58 @@ class Host {
       const changes = tracker.take();
       const replies = this.#newReplies;
       this.#newReplies = [];
-      /** @type {unknown} */
-      let error;
       try {
         await store.commit(changes, { replies });
-        if (changes.length) this.#lastCommit = Date.now();
-        for (const [k, v] of replies) this.#replies.set(k, v);
       } catch (err) {
-        tracker.failed(changes);
-        error = new RegistryError('persist', `IndexedDB commit failed: ${err instanceof Error ? err.message : err}`, { cause: err });
+        const error = new RegistryError('persist', `IndexedDB commit failed: ${err instanceof Error ? err.message : err}`, { cause: err });
+        // Memory holds the failed changes, and those of the calls waiting for the next commit:
+        // none is acknowledged, so none may stay (a later commit would persist it, reads would
+        // show it). Every call made since the last commit fails, and the committed files are
+        // loaded again before the next call runs.
+        const later = this.#waiting;
+        this.#waiting = [];
+        this.#newReplies = [];
+        for (const w of [...waiting, ...later]) w(error);
+        await this.#reloadCommitted(error);
+        continue;
       }
-      for (const w of waiting) w(error);
+      if (changes.length) this.#lastCommit = Date.now();
+      for (const [k, v] of replies) this.#replies.set(k, v);
+      for (const w of waiting) w();
     }
     this.#committing = null;
+  }
+
+  /**
+   * Replaces the files and the instance by what IndexedDB holds (after a failed commit).
+   * @param {RegistryError} cause
+   */
+  #reloadCommitted(cause) {
+    const store = /** @type {IdbFiles} */ (this.#store);
+    this.#recovering = (async () => {
+      try {
+        const { files, replies } = await store.read();
+        this.#engine.close();
+        const tracker = new ChangeTracker(files);
+        const dir = new FlatDirectory(files, tracker);
+        this.#dir = dir;
+        this.#tracker = tracker;
+        this.#replies = replies;
+        const det = this.#det;
+        this.#engine = await Engine.create({ module: this.#module, makeWasi: () => shimWasi(preopenRoot(dir), { deterministic: det }) });
+      } catch (err) {
+        this.#broken = new RegistryError('persist', `${cause.message}; reloading the committed files failed too: ${err instanceof Error ? err.message : err}`, { cause: err });
+      } finally {
+        this.#recovering = null;
+      }
+    })();
+    return this.#recovering;
+  }
+
+  /** Waits for a reload after a failed commit; throws when the registry cannot go on. */
+  async #ready() {
+    if (this.#recovering) await this.#recovering;
+    if (this.#broken) throw this.#broken;
   }
 
   /**
@@ -135,6 +183,7 @@ class Host {
    * @returns {Promise<T>}
    */
   async #run(fn, key) {
+    await this.#ready();
     if (key !== undefined && this.#replies.has(key)) return copy(/** @type {T} */ (this.#replies.get(key)));
     let value;
     try {
@@ -154,6 +203,33 @@ class Host {
    */
   request(bytes, key) {
     return this.#run(() => this.#engine.request(bytes), key);
+  }
+
+  /** The module's directory as backup.js uses it. */
+  get #io() {
+    return {
+      request: (/** @type {Uint8Array} */ b) => this.#engine.request(b),
+      read: (/** @type {string} */ name) => this.readFile(name),
+      write: (/** @type {string} */ name, /** @type {Uint8Array} */ bytes) => {
+        this.#dir.contents.set(name, new TrackedFile(bytes));
+      },
+      remove: (/** @type {string} */ name) => {
+        this.#dir.contents.delete(name);
+      },
+    };
+  }
+
+  /** @param {string} [key] */
+  exportNetdata(key) {
+    return this.#run(() => exportNetdata(this.#io), key);
+  }
+
+  /**
+   * @param {Uint8Array} db
+   * @param {string} [key]
+   */
+  importNetdata(db, key) {
+    return this.#run(() => importNetdata(this.#io, db), key);
   }
 
   /** @param {string} [key] */
@@ -204,14 +280,21 @@ class Host {
     return this.#engine.loaded;
   }
 
+  /** Tests: the next commit fails as a full quota would. */
+  failNextCommit() {
+    if (this.#store) this.#store.failNext = 1;
+  }
+
   /** Makes the instance trap (the module's `trap` export): for tests of recovery. */
   trap() {
     return this.#run(() => this.#engine.trap());
   }
 
-  status() {
+  async status() {
+    await this.#ready();
     const files = [...this.#dir.snapshot()].map(([name, data]) => ({ name, size: data.byteLength }));
-    return storageStatus(this.#engine, { storage: this.#storage, files, lastSave: this.#lastSave, lastCommit: this.#lastCommit });
+    // persisted: the page asks navigator.storage (browser.js).
+    return storageStatus(this.#engine, { storage: this.#storage, files, lastSave: this.#lastSave, lastCommit: this.#lastCommit, persisted: false, engine: 'worker' });
   }
 
   async close() {
@@ -244,7 +327,7 @@ self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ e
   if ('type' in msg && msg.type === 'open') {
     host = Host.create(msg);
     host.then(
-      (h) => self.postMessage({ id: 0, ok: true, value: h.status() }),
+      async (h) => self.postMessage({ id: 0, ok: true, value: await h.status() }),
       (err) => self.postMessage({ id: 0, ok: false, error: errorOf(err) }),
     );
     return;
@@ -257,7 +340,10 @@ self.onmessage = async (/** @type {MessageEvent<OpenMessage | CallMessage>} */ e
     let value;
     if (method === 'request') value = await h.request(/** @type {Uint8Array} */ (bytes), key);
     else if (method === 'save') value = await h.save(key);
-    else if (method === 'status') value = h.status();
+    else if (method === 'status') value = await h.status();
+    else if (method === 'failNextCommit') value = h.failNextCommit();
+    else if (method === 'export') value = await h.exportNetdata(key);
+    else if (method === 'import') value = await h.importNetdata(/** @type {Uint8Array} */ (bytes), key);
     else if (method === 'close') value = await h.close();
     else if (method === 'trap') value = await h.trap();
     else if (method === 'load') value = await h.load();

@@ -475,7 +475,7 @@ func TestDashboard(t *testing.T) {
 	if w := call(t, s, "GET", "/app.js"); w.Code != 200 || !strings.Contains(w.Header().Get("Content-Type"), "javascript") {
 		t.Fatalf("app.js: %d %v", w.Code, w.Header())
 	}
-	if got := findWebDir(dir); got != dir {
+	if got, err := findWebDir(dir); got != dir || err != nil {
 		t.Fatalf("findWebDir(%q) = %q", dir, got)
 	}
 }

@@ -32,6 +32,12 @@ func openRegistry(ctx context.Context, dir string, opts ...host.Option) (*module
 	return &moduleRegistry{reg: reg, commits: newGroupCommit(reg)}, nil
 }
 
+// openReadOnly opens dir without its lock and without writing (host.WithReadOnly): what
+// stats and export read, on a directory a server may be serving.
+func openReadOnly(ctx context.Context, dir string) (*host.Registry, error) {
+	return host.Open(ctx, dir, host.WithReadOnly())
+}
+
 // do runs one action of the HTTP API. Concurrent actions share module calls (groupCommit).
 func (m *moduleRegistry) do(ctx context.Context, a action) (answer, error) {
 	r, err := m.commits.do(ctx, host.Request{Op: a.op, MachineOnly: a.machineOnly, Person: a.person, Machine: a.machine, URL: a.url, Arg: a.arg})
@@ -74,6 +80,10 @@ func (m *moduleRegistry) configure(ctx context.Context, file string) ([]host.Ign
 	}
 	return set.Ignored, nil
 }
+
+func (m *moduleRegistry) stats(ctx context.Context) (host.Stats, error) { return m.reg.Stats(ctx) }
+
+func (m *moduleRegistry) dir() string { return m.reg.Dir() }
 
 func (m *moduleRegistry) save(ctx context.Context) error {
 	_, err := m.reg.Save(ctx)

@@ -63,7 +63,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // checkDir verifies a data directory without changing a byte of it and without its lock: the
 // module, opened only to check (host.CheckDir), reads every file, verifies it and says what
 // an open would load and whether anything acknowledged is lost. It works on a directory a
-// running server holds, and on one too damaged to open.
+// running server holds (a snapshot a save is still writing is an unfinished save, not
+// damage), and on one too damaged to open.
 func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -76,10 +77,11 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &checkResult{Dir: dir, Report: &rep, Healthy: rep.Healthy}
+	res := &checkResult{Dir: dir}
 	if err := host.CheckLock(dir); errors.Is(err, host.ErrLocked) {
 		res.Holder = err.Error()
 	}
+	res.Report, res.Healthy = &rep, rep.Healthy
 	for _, f := range rep.Files {
 		cf := checkedFile{Name: f.Name, Bytes: f.Bytes, Status: f.Status}
 		if sum, err := fileCRC(filepath.Join(dir, f.Name)); err == nil {
@@ -87,8 +89,12 @@ func checkDir(ctx context.Context, dir string) (*checkResult, error) {
 		}
 		res.Files = append(res.Files, cf)
 	}
-	if conf, err := readSettings(ctx, dir); err == nil {
-		res.Settings = conf
+	// Without a settings file there is nothing to show: an open would make one, with a new
+	// machine GUID, which a read-only check must not report as the directory's.
+	if rep.Config.Chosen != "" {
+		if conf, err := readSettings(ctx, dir); err == nil {
+			res.Settings = conf
+		}
 	}
 	return res, nil
 }
@@ -135,9 +141,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	fmt.Fprintf(w, "open:     %s\n", rep.Open)
 	printFileCheck(w, "snapshot", rep.Snapshot)
 	printFileCheck(w, "config", rep.Config)
-	fmt.Fprintf(w, "log:      %d records to replay, %d bytes", rep.Log.Records, rep.Log.Bytes)
+	fmt.Fprintf(w, "log:      %s to replay, %s", plural(rep.Log.Records, "record", "records"), plural(rep.Log.Bytes, "byte", "bytes"))
 	if rep.Log.TornTail > 0 {
-		fmt.Fprintf(w, ", an unfinished append of %d bytes (an open cuts it)", rep.Log.TornTail)
+		fmt.Fprintf(w, ", an unfinished append of %s (an open cuts it)", plural(rep.Log.TornTail, "byte", "bytes"))
 	}
 	if rep.Log.Error != "" {
 		fmt.Fprintf(w, ", ERROR: %s", rep.Log.Error)
@@ -151,6 +157,9 @@ func printCheck(w io.Writer, r *checkResult) {
 	}
 	if rep.Loss != "" {
 		fmt.Fprintf(w, "LOSS:     %s\n          an open refuses this directory; regwasm recover DIR OUTDIR salvages what verifies\n", rep.Loss)
+	}
+	if len(r.Settings) == 0 && rep.Config.Chosen == "" {
+		fmt.Fprintln(w, "settings: none stored (netdata's defaults apply until a server stores them)")
 	}
 	if len(r.Settings) > 0 {
 		var m map[string]any

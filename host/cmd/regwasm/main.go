@@ -17,24 +17,6 @@ import (
 	"syscall"
 )
 
-const usage = `regwasm: a netdata registry in WebAssembly
-
-usage:
-  regwasm serve  [--dir DIR] [--addr 127.0.0.1:19999] [--config netdata.conf] [--web DIR]
-                 [--save-every 10m]
-  regwasm bench  [--host native|wazero|both] [--persons N] [--machines M] [--batch B] [--full]
-                 [--rounds R] [--seed S] [--log-sync always|every N|save] [--http]
-                 [--svg FILE] [--json FILE]
-  regwasm bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]
-  regwasm check  DIR
-  regwasm recover DIR OUTDIR
-  regwasm import DIR netdata-registry.db [registry-log.db]
-  regwasm export DIR FILE
-  regwasm stats  [--json] [DIR]
-
-DIR defaults to $REGWASM_DIR, else $XDG_DATA_HOME/regwasm, else ~/.local/share/regwasm.
-`
-
 // command runs one subcommand with its own arguments.
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
@@ -67,72 +49,55 @@ func main() {
 }
 
 // run dispatches to a subcommand and turns its outcome into an exit status: 0 ok, 1 failed
-// (or unhealthy), 2 usage.
+// (or unhealthy), 2 usage. Help that was asked for goes to stdout; errors go to stderr, once.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return 2
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageText())
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText())
+		return 0
+	case "help":
+		if len(args) > 1 {
+			// `regwasm help import` is `regwasm import --help`.
+			return run(ctx, append(args[1:len(args):len(args)], "--help"), stdout, stderr)
 		}
+		fmt.Fprint(stdout, usageText())
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprint(stdout, versionText())
 		return 0
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "regwasm: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "regwasm: unknown command %q\n\n%s", args[0], usageText())
 		return 2
 	}
 	err := cmd(ctx, args[1:], stdout, stderr)
 	var code exitCode
+	var help *helpRequest
 	switch {
 	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		printHelp(stdout, help.fs)
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &code):
 		return int(code)
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "regwasm %s: %v\n", args[0], err)
+		name := args[0]
+		if name == "bench" && len(args) > 1 && args[1] == "report" {
+			name = "bench report"
+		}
+		fmt.Fprintf(stderr, "regwasm %s: %v\nrun 'regwasm %s --help' for its arguments and flags\n", args[0], err, name)
 		return 2
 	}
 	fmt.Fprintf(stderr, "regwasm %s: %v\n", args[0], err)
 	return 1
-}
-
-var errUsage = errors.New("usage")
-
-func usageError(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting, writing its help to
-// stderr.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("regwasm "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses args, allowing flags after positional arguments too ("check DIR --json"),
-// which the flag package alone does not.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError("%v", err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return positional, nil
-		}
-		if args[0] == "--" {
-			return append(positional, args[1:]...), nil
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
 }
 
 // defaultDir is the data directory used when none is given: the embedded default needs no
@@ -151,9 +116,9 @@ func defaultDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "regwasm"), nil
 }
 
-// dataDir picks the directory of a command: the one given, else the default. The default,
-// and a given one when create is set (serve, import), is created if missing; the registry's
-// files are private (0700). Inspecting commands (check, stats, export) never create one.
+// dataDir picks the directory of a command: the one given, else the default. With create
+// (serve) it is created if missing, private (0700); the read-only commands (check, stats,
+// export) never create one: a missing directory is an error.
 func dataDir(given string, create bool) (string, error) {
 	dir := given
 	if dir == "" {
@@ -161,7 +126,7 @@ func dataDir(given string, create bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		dir, create = d, true
+		dir = d
 	}
 	if create {
 		if err := os.MkdirAll(dir, 0o700); err != nil {

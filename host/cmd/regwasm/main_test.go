@@ -49,21 +49,36 @@ func TestDefaultDir(t *testing.T) {
 		t.Fatalf("with XDG: %s", d)
 	}
 	t.Setenv("REGWASM_DIR", filepath.Join(home, "explicit"))
-	d, err := dataDir("", false)
+	// A read-only command creates nothing, not even the default directory: stats of a first
+	// run is an error that names it.
+	if d, err := dataDir("", false); err == nil {
+		t.Fatalf("a missing default directory was accepted: %s", d)
+	}
+	rc, out := runCmd(t, "stats")
+	if rc != 1 || !strings.Contains(out, filepath.Join(home, "explicit")) {
+		t.Fatalf("stats: exit %d\n%s", rc, out)
+	}
+	if _, err := os.Stat(filepath.Join(home, "explicit")); !os.IsNotExist(err) {
+		t.Fatalf("stats created the default directory: %v", err)
+	}
+	// serve creates it, private to the user.
+	d, err := dataDir("", true)
 	if err != nil || d != filepath.Join(home, "explicit") {
 		t.Fatalf("REGWASM_DIR: %s %v", d, err)
 	}
-	// The default is created on first use, private to the user; a given one only on request.
 	if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("default dir not created private: %v %v", st, err)
 	}
 	if _, err := dataDir(filepath.Join(home, "given"), false); err == nil {
 		t.Fatal("a missing given directory was accepted")
 	}
-	// stats on the default directory of a first run: an empty registry.
-	rc, out := runCmd(t, "stats")
-	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot registry.db.1, change 0") {
+	// stats on the new directory: no registry yet, and still nothing written.
+	rc, out = runCmd(t, "stats")
+	if rc != 0 || !strings.Contains(out, "0 persons, 0 machines") || !strings.Contains(out, "snapshot none yet") {
 		t.Fatalf("stats: exit %d\n%s", rc, out)
+	}
+	if entries, _ := os.ReadDir(d); len(entries) != 0 {
+		t.Fatalf("stats wrote %v", entries)
 	}
 }
 
@@ -99,8 +114,8 @@ func TestHumanNumbers(t *testing.T) {
 	}
 }
 
-// TestProgressPlain: off a terminal the bar prints whole lines, not \r redraws, and not on
-// every update.
+// TestProgressPlain: off a terminal the bar prints whole lines, not \r redraws: a quick job
+// one line when it ends, a long one a line every plainPrintEvery, never the same line twice.
 func TestProgressPlain(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, "copying", 1000, humanBytes)
@@ -115,17 +130,28 @@ func TestProgressPlain(t *testing.T) {
 	if strings.Contains(s, "\r") {
 		t.Fatalf("carriage returns off a terminal: %q", s)
 	}
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) < 2 || len(lines) > 3 {
-		t.Fatalf("%d lines for 101 updates in well under %v:\n%s", len(lines), plainPrintEvery, s)
+	if lines := strings.Split(strings.TrimSpace(s), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "100%") || !strings.Contains(lines[0], "1000 B/1000 B") {
+		t.Fatalf("a quick job printed %d lines:\n%s", len(lines), s)
 	}
-	if last := lines[len(lines)-1]; !strings.Contains(last, "100%") || !strings.Contains(last, "1000 B/1000 B") {
-		t.Fatalf("last line %q", last)
+	// A long job: a line each time plainPrintEvery has passed, then the last.
+	out.Reset()
+	p = newProgress(&out, "copying", 1000, humanBytes)
+	p.started = p.started.Add(-3 * plainPrintEvery)
+	p.drawn = p.started
+	p.set(100) // over plainPrintEvery since the start: a line
+	p.set(200) // just after it: none
+	p.drawn = p.drawn.Add(-plainPrintEvery)
+	p.set(1000) // a line
+	p.finish()  // the same state: not again
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 ||
+		!strings.Contains(lines[0], " 10%") || !strings.Contains(lines[1], "100%") {
+		t.Fatalf("a long job printed:\n%s", out.String())
 	}
 	// On a terminal: one line, redrawn.
 	var tty bytes.Buffer
 	p = newProgress(&tty, "x", 10, nil)
-	p.tty = true
+	p.tty, p.drawn = true, time.Time{}
 	p.set(5)
 	p.drawn = time.Time{}
 	p.set(10)

@@ -4,29 +4,33 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// progress shows how far a long job is: on a terminal one line redrawn with \r (at most ten
-// times a second), elsewhere (logs, pipes, CI) a plain line now and then, so that output stays
-// readable when it is not a screen.
+// progress shows how far a long job is, on stderr: on a terminal one line redrawn with \r
+// (at most ten times a second), elsewhere (logs, pipes, CI) a plain line each
+// plainPrintEvery and one when the job ends, so that a log holds a few lines, not every
+// update.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	tty   bool
-	label string
-	total int64 // 0 if unknown
-	unit  func(int64) string
-	done  int64
-	drawn time.Time // last redraw (tty) or line (plain)
-	width int       // length of the last tty line, to blank it out
+	mu      sync.Mutex
+	w       io.Writer
+	tty     bool
+	label   string
+	total   int64 // 0 if unknown
+	unit    func(int64) string
+	done    int64
+	started time.Time
+	drawn   time.Time // last redraw (tty) or line (plain)
+	printed int64     // done as of the last plain line, -1 before the first
+	width   int       // length of the last tty line, to blank it out
 }
 
 const (
 	ttyRedrawEvery  = 100 * time.Millisecond
-	plainPrintEvery = 2 * time.Second
+	plainPrintEvery = 10 * time.Second
 	barWidth        = 30
 )
 
@@ -34,7 +38,11 @@ func newProgress(w io.Writer, label string, total int64, unit func(int64) string
 	if unit == nil {
 		unit = func(n int64) string { return fmt.Sprint(n) }
 	}
-	return &progress{w: w, tty: isTerminal(w), label: label, total: total, unit: unit}
+	p := &progress{w: w, tty: isTerminal(w), label: label, total: total, unit: unit, started: time.Now(), printed: -1}
+	if !p.tty {
+		p.drawn = p.started // the first plain line comes after plainPrintEvery, if at all
+	}
+	return p
 }
 
 // isTerminal reports whether w is a character device (a terminal), with the standard library
@@ -65,13 +73,6 @@ func (p *progress) set(done int64) {
 	p.draw(false)
 }
 
-func (p *progress) add(n int64) {
-	p.mu.Lock()
-	done := p.done + n
-	p.mu.Unlock()
-	p.set(done)
-}
-
 // finish draws the final state and ends the line.
 func (p *progress) finish() {
 	p.mu.Lock()
@@ -91,7 +92,10 @@ func (p *progress) draw(final bool) {
 		line = fmt.Sprintf("%s [%s] %3.0f%% %s/%s", p.label, bar, frac*100, p.unit(p.done), p.unit(p.total))
 	}
 	if !p.tty {
-		fmt.Fprintln(p.w, line)
+		if p.printed != p.done {
+			fmt.Fprintln(p.w, line)
+			p.printed = p.done
+		}
 		return
 	}
 	pad := ""
@@ -104,18 +108,6 @@ func (p *progress) draw(final bool) {
 		end, p.width = "\n", 0
 	}
 	fmt.Fprint(p.w, "\r"+line+pad+end)
-}
-
-// progressReader counts what is read through it.
-type progressReader struct {
-	r io.Reader
-	p *progress
-}
-
-func (pr progressReader) Read(b []byte) (int, error) {
-	n, err := pr.r.Read(b)
-	pr.p.add(int64(n))
-	return n, err
 }
 
 // humanBytes prints a size the way people read it: 512 B, 1.5 KiB, 2.3 GiB.
@@ -143,6 +135,22 @@ func humanCount(n uint64) string {
 		return trimZero(fmt.Sprintf("%.1f", float64(n)/1e6)) + "M"
 	}
 	return trimZero(fmt.Sprintf("%.1f", float64(n)/1e9)) + "G"
+}
+
+// counted is n with its noun: "1 person", "2 persons", "1.2K persons".
+func counted(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return humanCount(n) + " " + many
+}
+
+// plural is n, exact, with its noun: "1 record", "4096 bytes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,27 +19,64 @@ import (
 // How long shutdown waits for requests in flight before closing their connections.
 const shutdownGrace = 15 * time.Second
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// serveConfig is serve's command line.
+type serveConfig struct {
+	dir, addr, conf, web, cert, key string
+	saveEvery                       time.Duration
+	verbose                         bool
+}
+
+func parseServeArgs(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
 	fs := newFlagSet("serve", stderr)
-	dirFlag := fs.String("dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
-	addr := fs.String("addr", "127.0.0.1:19999", "address to listen on")
-	confFlag := fs.String("config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
-	webFlag := fs.String("web", "", "dashboard directory (default: the repository's dist/ when built)")
-	saveEvery := fs.Duration("save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
-	verbose := fs.Bool("v", false, "log every request")
+	fs.StringVar(&c.dir, "dir", "", "data directory (default: $REGWASM_DIR, $XDG_DATA_HOME/regwasm or ~/.local/share/regwasm)")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:19999", "address to listen on")
+	fs.StringVar(&c.conf, "config", "", "netdata.conf to apply: its [registry] keys are stored in the directory's settings")
+	fs.StringVar(&c.web, "web", "", "dashboard directory (default: the repository's dist/ when built)")
+	fs.StringVar(&c.cert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain); reread when the file changes")
+	fs.StringVar(&c.key, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.DurationVar(&c.saveEvery, "save-every", 10*time.Minute, "write a snapshot this often when anything changed (0: only at shutdown)")
+	fs.BoolVar(&c.verbose, "v", false, "log every request")
 	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, usageError("unexpected arguments %q", rest)
+	}
+	if (c.cert == "") != (c.key == "") {
+		return c, usageError("--tls-cert and --tls-key go together")
+	}
+	return c, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parseServeArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usageError("unexpected arguments %q", rest)
-	}
 	level := slog.LevelInfo
-	if *verbose {
+	if c.verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	dir, err := dataDir(*dirFlag, true)
+	web, err := findWebDir(c.web)
+	if err != nil {
+		return err
+	}
+	var certs *certFiles
+	if c.cert != "" {
+		if certs, err = loadCertFiles(c.cert, c.key, log); err != nil {
+			return err
+		}
+	}
+	// The port first: a start that cannot listen must not create or lock a directory.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	dir, err := dataDir(c.dir, true)
 	if err != nil {
 		return err
 	}
@@ -46,36 +84,52 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if *confFlag != "" {
-		ignored, err := reg.configure(ctx, *confFlag)
+	if c.conf != "" {
+		ignored, err := reg.configure(ctx, c.conf)
 		if err != nil {
 			_ = reg.close(context.WithoutCancel(ctx))
 			return err
 		}
-		logIgnored(log, *confFlag, ignored)
+		logIgnored(log, c.conf, ignored)
 	}
-	srv, err := newServer(ctx, reg, findWebDir(*webFlag), log)
+	srv, err := newServer(ctx, reg, web, log)
 	if err != nil {
 		_ = reg.close(context.WithoutCancel(ctx))
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, certs.config())
+	}
+	srv.printStart(ctx, stdout, ln, scheme)
+	started := time.Now()
+	err = srv.run(ctx, ln, c.saveEvery)
+	took := time.Since(started).Round(time.Second)
 	if err != nil {
-		_ = reg.close(context.WithoutCancel(ctx))
+		fmt.Fprintf(stdout, "regwasm: stopped after %v: %v\n", took, err)
 		return err
 	}
-	web := srv.webDir
-	if web == "" {
-		web = "not built"
+	fmt.Fprintf(stdout, "regwasm: stopped after %v; the registry in %s is saved\n", took, dir)
+	return nil
+}
+
+// printStart prints where the server listens, its data directory and the registry it tells
+// dashboards to use, with a warning while that is netdata's public one.
+func (s *server) printStart(ctx context.Context, w io.Writer, ln net.Listener, scheme string) {
+	// The registry's URL first on the line: scripts and tests take the first URL.
+	fmt.Fprintf(w, "regwasm: listening on %s://%s/api/v1/registry (the dashboard at /, /metrics, /healthz)\n", scheme, ln.Addr())
+	line := "regwasm: data directory " + s.reg.dir()
+	if st, err := s.reg.stats(ctx); err == nil {
+		line += " (" + counted(st.Persons, "person", "persons") + ", " + counted(st.Machines, "machine", "machines") + ")"
 	}
-	fmt.Fprintf(stdout, "regwasm: registry %s on http://%s/api/v1/registry (dashboard: %s)\n", dir, ln.Addr(), web)
-	fmt.Fprintln(stdout, "regwasm: "+announcement(srv.api.set.Announce, ln.Addr().String()))
-	if srv.api.set.Announce == netdataPublicRegistry {
-		log.Warn("browsers following this registry's redirect leave it for netdata's public registry: " +
+	fmt.Fprintln(w, line)
+	fmt.Fprintln(w, "regwasm: "+announcement(s.api.set.Announce, ln.Addr().String()))
+	if s.api.set.Announce == netdataPublicRegistry {
+		s.log.Warn("browsers following this registry's redirect leave it for netdata's public registry: " +
 			"\"registry to announce\" is netdata's default for agents (an earlier regwasm stored it); " +
 			"set it empty in the [registry] of --config to announce this server")
 	}
-	return srv.run(ctx, ln, *saveEvery)
 }
 
 // netdataPublicRegistry is netdata's default "registry to announce", for agents.
@@ -111,17 +165,20 @@ func logIgnored(log *slog.Logger, file string, ignored []host.IgnoredLine) {
 
 // server is `regwasm serve`: the registry API and the dashboard over one registry.
 type server struct {
-	reg    servedRegistry
-	api    *registryAPI
-	webDir string
-	http   *http.Server
-	log    *slog.Logger
+	reg     servedRegistry
+	api     *registryAPI
+	webDir  string
+	http    *http.Server
+	log     *slog.Logger
+	metrics *serverMetrics
 }
 
 // servedRegistry is what the server needs of the registry besides actions.
 type servedRegistry interface {
 	backend
 	settings(ctx context.Context) ([]byte, error) // op config's JSON
+	stats(ctx context.Context) (host.Stats, error)
+	dir() string
 	save(ctx context.Context) error
 	close(ctx context.Context) error
 }
@@ -135,7 +192,7 @@ func newServer(ctx context.Context, reg servedRegistry, webDir string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	s := &server{reg: reg, api: newRegistryAPI(reg, set, log), webDir: webDir, log: log}
+	s := &server{reg: reg, api: newRegistryAPI(reg, set, log), webDir: webDir, log: log, metrics: newServerMetrics()}
 	s.http = &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -150,8 +207,10 @@ func newServer(ctx context.Context, reg servedRegistry, webDir string, log *slog
 // handler routes the registry API and the dashboard, all with netdata's CORS headers.
 func (s *server) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/registry", s.api)
-	mux.HandleFunc("/api/v1/registry/stats", s.api.serveStats)
+	mux.Handle("/api/v1/registry", s.metrics.instrument("", s.api))
+	mux.Handle("/api/v1/registry/stats", s.metrics.instrument("stats", http.HandlerFunc(s.api.serveStats)))
+	mux.Handle("/api/v1/registry/overview", s.overview())
+	s.operatorRoutes(mux)
 	mux.Handle("/", dashboardHandler(s.webDir))
 	return withCORS(s.logRequests(mux))
 }
@@ -218,7 +277,7 @@ loop:
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	err := s.reg.save(bg)
+	err := s.save(bg)
 	if err != nil {
 		s.log.Error("final save failed; the change log still holds every acknowledged change", "err", err)
 	}
@@ -240,5 +299,19 @@ func (s *server) saveIfChanged(ctx context.Context) error {
 	if err := json.Unmarshal(ans.body, &st); err == nil && st.Storage.Unsaved == 0 {
 		return nil
 	}
-	return s.reg.save(ctx)
+	return s.save(ctx)
+}
+
+// save writes a snapshot, counted and timed for /metrics.
+func (s *server) save(ctx context.Context) error {
+	t0 := time.Now()
+	err := s.reg.save(ctx)
+	s.metrics.saved(time.Since(t0), err)
+	return err
+}
+
+// operatorRoutes adds what operators and their tools read: /metrics and /healthz.
+func (s *server) operatorRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/metrics", s.serveMetrics)
+	mux.HandleFunc("/healthz", s.serveHealth)
 }

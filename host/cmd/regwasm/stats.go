@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -41,15 +40,17 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir)
+	// Read-only: no lock, nothing written, so it reads a directory a server is serving.
+	reg, err := openReadOnly(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer reg.close(ctx)
-	resp, err := reg.one(ctx, host.Request{Op: host.OpStats})
+	defer reg.Close()
+	resps, err := reg.Do(ctx, []host.Request{{Op: host.OpStats}})
 	if err != nil {
 		return err
 	}
+	resp := resps[0]
 	res := statsResult{Dir: dir, Stats: json.RawMessage(resp.Body), Files: map[string]int64{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -76,7 +77,8 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if snap == "" {
 		snap = "none yet"
 	}
-	fmt.Fprintf(stdout, "snapshot %s, change %d, %d changes in the log since the snapshot", snap, st.Storage.Seq, st.Storage.LogRecords)
+	fmt.Fprintf(stdout, "snapshot %s, change %d, %s in the log since the snapshot", snap, st.Storage.Seq,
+		plural(int(st.Storage.LogRecords), "change", "changes"))
 	if !st.Storage.LastSave.IsZero() {
 		fmt.Fprintf(stdout, ", saved %s", st.Storage.LastSave.Format(time.RFC3339))
 	}
@@ -85,19 +87,23 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, name := range sortedKeys(res.Files) {
 		files = append(files, name+" "+humanBytes(res.Files[name]))
 	}
-	fmt.Fprintf(stdout, "files %s: %s\n", humanBytes(res.DiskBytes), strings.Join(files, ", "))
+	if len(files) == 0 {
+		fmt.Fprintln(stdout, "files: none, no registry here yet")
+	} else {
+		fmt.Fprintf(stdout, "files %s: %s\n", humanBytes(res.DiskBytes), strings.Join(files, ", "))
+	}
 	return nil
 }
 
-// humanStats is the counters in one line: "1.2M persons, 400K machines, ...".
+// humanStats is the counters in one line: "1.2M persons, 400K machines, 1 URL, ...".
 func humanStats(st host.Stats) string {
 	parts := []string{
-		humanCount(st.Persons) + " persons",
-		humanCount(st.Machines) + " machines",
-		humanCount(st.URLs) + " URLs",
-		humanCount(st.Accesses) + " accesses",
-		humanCount(st.PersonURLs) + " person-URLs",
-		humanCount(st.MachineURLs) + " machine-URLs",
+		counted(st.Persons, "person", "persons"),
+		counted(st.Machines, "machine", "machines"),
+		counted(st.URLs, "URL", "URLs"),
+		counted(st.Accesses, "access", "accesses"),
+		counted(st.PersonURLs, "person-URL", "person-URLs"),
+		counted(st.MachineURLs, "machine-URL", "machine-URLs"),
 	}
 	return strings.Join(parts, ", ")
 }
@@ -107,16 +113,6 @@ func perLink(bytes, links uint64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f B", float64(bytes)/float64(links))
-}
-
-// printStatsLine prints the registry's counters after a change (import).
-func printStatsLine(ctx context.Context, w io.Writer, reg *moduleRegistry) error {
-	st, err := reg.reg.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "registry %s now holds %s\n", filepath.Base(reg.reg.Dir()), humanStats(st))
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,17 +1,26 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 )
 
-// findWebDir returns the dashboard to serve: the --web directory if given, else the
-// repository's dist/ (built by ./build.sh from web/) when one is found next to the binary
-// (bin/regwasm -> ../dist) or in the working directory (go run). "" means not built.
-func findWebDir(given string) string {
+// findWebDir returns the dashboard to serve: the --web directory if given (an error if it
+// is not a directory), else the repository's dist/ (built by ./build.sh from web/) when one
+// is found next to the binary (bin/regwasm -> ../dist) or in the working directory (go run).
+// "" means not built.
+func findWebDir(given string) (string, error) {
 	if given != "" {
-		return given
+		st, err := os.Stat(given)
+		if err != nil {
+			return "", fmt.Errorf("--web: %w", err)
+		}
+		if !st.IsDir() {
+			return "", fmt.Errorf("--web: %s is not a directory", given)
+		}
+		return given, nil
 	}
 	var candidates []string
 	if exe, err := os.Executable(); err == nil {
@@ -25,10 +34,10 @@ func findWebDir(given string) string {
 	}
 	for _, c := range candidates {
 		if st, err := os.Stat(filepath.Join(c, "index.html")); err == nil && st.Mode().IsRegular() {
-			return filepath.Clean(c)
+			return filepath.Clean(c), nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // dashboardHandler serves the built dashboard, or when there is none a page that says so
