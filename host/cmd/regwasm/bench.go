@@ -96,6 +96,7 @@ func runBenchReport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.Wasm, "wasm", "host/registry.wasm", "the module whose size is reported")
 	fs.StringVar(&f.Dist, "dist", "dist", "the JS bundle directory whose sizes are reported")
 	fs.StringVar(&f.WasmOpt, "wasm-opt", "", "tests/bench/wasm-opt-ab.mjs's JSON (the wasm-opt A/B); optional")
+	fs.StringVar(&f.Node, "node", "", "tests/web/bench-node.mjs's JSON (the Node host's calls); optional")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -36,6 +36,7 @@ type mergedReport struct {
 	Sizes     []fileSize
 	SVGLink   string // the chart, relative to the markdown file
 	WasmOpt   *WasmOptAB
+	Node      *NodeCalls
 }
 
 // fileSize is one shipped file's size, raw and gzip -9.
@@ -59,6 +60,31 @@ type ReportFiles struct {
 	// WasmOpt is tests/bench/wasm-opt-ab.mjs's JSON: test1 with the module as Go builds it and
 	// as binaryen's wasm-opt optimizes it; "" for none.
 	WasmOpt string
+	// Node is tests/web/bench-node.mjs's JSON: the Node host's calls and event-loop lag; ""
+	// for none.
+	Node string
+}
+
+// NodeCalls is what tests/web/bench-node.mjs measured.
+type NodeCalls struct {
+	N     int    `json:"n"`
+	Batch int    `json:"batch"`
+	Runs  int    `json:"runs"`
+	Node  string `json:"node"`
+	CPUs  int    `json:"cpus"`
+	Load  struct {
+		Before float64 `json:"before"`
+		After  float64 `json:"after"`
+	} `json:"load"`
+	Rows []struct {
+		Engine  string   `json:"engine"`
+		Storage string   `json:"storage"`
+		Phase   string   `json:"phase"`
+		Rate    *float64 `json:"rate"`
+		Ms      float64  `json:"ms"`
+		LagP99  float64  `json:"lagP99"`
+		LagMax  float64  `json:"lagMax"`
+	} `json:"rows"`
 }
 
 // WasmOptAB is what tests/bench/wasm-opt-ab.mjs measured.
@@ -112,6 +138,12 @@ func WriteReport(f ReportFiles, command string, stdout io.Writer) error {
 	}
 	if err := rep.merge(); err != nil {
 		return err
+	}
+	if f.Node != "" {
+		rep.Node = &NodeCalls{}
+		if err := readJSON(f.Node, rep.Node); err != nil {
+			return err
+		}
 	}
 	if f.WasmOpt != "" {
 		rep.WasmOpt = &WasmOptAB{}
