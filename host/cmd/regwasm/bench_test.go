@@ -40,7 +40,7 @@ func TestBenchSmoke(t *testing.T) {
 	if rep.Machine.Cores <= 0 || rep.Machine.CPU == "" || rep.SyncProbe == nil || rep.SyncProbe.MedianSecond <= 0 {
 		t.Fatalf("machine %+v, sync probe %+v", rep.Machine, rep.SyncProbe)
 	}
-	if rep.HTTP == nil || len(rep.HTTP.Runs) != 2 || rep.HTTP.Runs[0].PerSecond <= 0 || rep.HTTP.Runs[1].Requests == 0 {
+	if rep.HTTP == nil || len(rep.HTTP.Runs) != 3 || rep.HTTP.Runs[0].PerSecond <= 0 || rep.HTTP.Runs[1].Requests == 0 || rep.HTTP.Runs[2].Requests == 0 {
 		t.Fatalf("http %+v", rep.HTTP)
 	}
 	for _, h := range rep.Hosts {
@@ -64,6 +64,9 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	n, z := rep.Hosts[0], rep.Hosts[1]
+	if s := z.HTTPSave; s == nil || s.RestartSeconds <= 0 || s.SaveSeconds <= 0 || s.During.Requests == 0 || s.SaveError != "" || n.RestartSeconds <= 0 {
+		t.Fatalf("restart and HTTP while saving: %+v (native restart %v)", z.HTTPSave, n.RestartSeconds)
+	}
 	if n.HeapInuseEnd == 0 || n.HeapAllocAfterGC == 0 || n.EncodeSeconds <= 0 || n.DecodeSeconds <= 0 || z.ColdStartSeconds <= z.CompileColdSeconds || z.WarmStartSeconds <= 0 || z.OpenSeconds <= 0 ||
 		z.WasmMemoryEnd < z.Counts.Bytes || n.WasmMemoryEnd != 0 {
 		t.Fatalf("native heap %d/%d, wazero start %+v", n.HeapInuseEnd, n.HeapAllocAfterGC, z)
