@@ -207,8 +207,13 @@ cmd_bench() {
 	./bin/regwasm bench "${scale[@]}" "${runs[@]}" --http --json "$OUT/bench-go.json" "$@"
 	log "test1 on Node and Chromium"
 	node tests/web/bench.mjs "${scale[@]}" --json "$OUT/bench-js.json" "$@"
+	log "the Node host's calls and event-loop lag"
+	node tests/web/bench-node.mjs --json "$OUT/bench-node.json"
+	log "wasm-opt A/B: test1 through wazero and in Node, module as built and optimized"
+	node tests/bench/wasm-opt-ab.mjs --json "$OUT/wasm-opt.json"
 	log "writing $md and $svg"
-	./bin/regwasm bench report --go "$OUT/bench-go.json" --js "$OUT/bench-js.json" --md "$md" --svg "$svg"
+	./bin/regwasm bench report --go "$OUT/bench-go.json" --js "$OUT/bench-js.json" --node "$OUT/bench-node.json" \
+		--wasm-opt "$OUT/wasm-opt.json" --md "$md" --svg "$svg"
 	if [ ${#scale[@]} -gt 0 ] && [ "${scale[0]}" = --full ]; then
 		log "random differential, 50,000 actions, on native, wazero, Node and Chromium"
 		REGWASM_FULL=1 go test -count=1 -run 'TestRandom$' ./tests/conformance

@@ -153,19 +153,21 @@ func compile(ctx context.Context, cache wazero.CompilationCache) (*engine, error
 
 // instance is one instantiation of the module and its typed exports.
 type instance struct {
-	mod    api.Module
-	mem    api.Memory
-	alloc  api.Function // (size i32) -> ptr i32
-	req    api.Function // (ptr i32, len i32) -> i32
-	save   api.Function // () -> i32
-	load   api.Function // () -> i32
-	trap   api.Function // () -> ()
-	slot   uint32       // the result slot's address
-	in     uint32       // alloc's buffer, reused while batches fit
-	inLen  uint32
-	stack  [2]uint64
-	stderr *tail
-	dir    *wasidir.Dir // the mounted directory: the OS errors behind the module's
+	mod   api.Module
+	mem   api.Memory
+	alloc api.Function // (size i32) -> ptr i32
+	req   api.Function // (ptr i32, len i32) -> i32
+	save  api.Function // () -> i32
+	load  api.Function // () -> i32
+	trap  api.Function // () -> ()
+	// saves in three steps (checkpoint.go)
+	saveBegin, saveCommit, saveAbort, checkpoint api.Function
+	slot                                         uint32 // the result slot's address
+	in                                           uint32 // alloc's buffer, reused while batches fit
+	inLen                                        uint32
+	stack                                        [2]uint64
+	stderr                                       *tail
+	dir                                          *wasidir.Dir // the mounted directory: the OS errors behind the module's
 }
 
 // instantiate starts an instance with dir mounted as "/" (wasm/ABI.md rules 1-3), with the
@@ -177,7 +179,7 @@ type instance struct {
 // errors have no ENOSPC (nor EDQUOT, EFBIG) and a full disk would reach the module, and the
 // caller, as "I/O error". wasidir gives the module the same nearest errno and keeps the real
 // one for result to report.
-func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*instance, error) {
+func (e *engine) instantiate(ctx context.Context, dir string, o *options, role instanceRole) (*instance, error) {
 	stderr := &tail{}
 	random := &switchReader{r: crand.Reader}
 	root := wasidir.New(dir)
@@ -188,7 +190,11 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(random).
-		WithStderr(stderr)
+		WithStderr(stderr).
+		// The module yields (sched_yield) between slices of its long operations, a load or a
+		// snapshot: where the host can stop the goroutine for its garbage collector and run
+		// others (registry/pace.go).
+		WithOsyield(runtime.Gosched)
 	var mount experimentalsys.FS = root
 	if o.readOnly() {
 		mount = &sysfs.ReadFS{FS: root} // writes refused (ENOSYS) as well as never attempted
@@ -199,6 +205,9 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 	}
 	// The limit memoryAllocator enforces: the registry's memory budget derives from it (rule 8).
 	cfg = cfg.WithEnv("REGWASM_MEMORY_LIMIT", strconv.FormatUint(o.memoryLimit, 10))
+	if role == serving && o.background && !o.readOnly() {
+		cfg = cfg.WithEnv("REGWASM_SAVES", "deferred") // saves run in three steps (checkpoint.go)
+	}
 	if now := o.walltime; now != nil {
 		cfg = cfg.WithWalltime(func() (int64, int32) {
 			t := now()
@@ -219,7 +228,8 @@ func (e *engine) instantiate(ctx context.Context, dir string, o *options) (*inst
 	}
 	in := &instance{mod: mod, mem: mod.Memory(), stderr: stderr, dir: root}
 	for name, fn := range map[string]*api.Function{"alloc": &in.alloc, "request": &in.req,
-		"save": &in.save, "load": &in.load, "trap": &in.trap, "result_slot": nil} {
+		"save": &in.save, "load": &in.load, "trap": &in.trap, "result_slot": nil,
+		"save_begin": &in.saveBegin, "save_commit": &in.saveCommit, "save_abort": &in.saveAbort, "checkpoint": &in.checkpoint} {
 		f := mod.ExportedFunction(name)
 		if f == nil {
 			mod.Close(ctx)
@@ -258,15 +268,15 @@ func (in *instance) call(ctx context.Context, fn api.Function) (int32, error) {
 	return int32(uint32(in.stack[0])), nil
 }
 
-// request copies batch into the module's input buffer and runs it. Its errors are traps,
-// except a *moduleError when alloc refuses the buffer.
+// put copies b into the module's input buffer (alloc's, grown as needed) and returns its
+// address. Its errors are traps, except a *moduleError when alloc refuses the buffer.
 //
 // # Notes
 //
 // alloc is asked for at least 64 KiB, in powers of two: its buffer serves every later batch
 // that fits, so a call is one export entry, not two.
-func (in *instance) request(ctx context.Context, batch []byte) (int32, error) {
-	n := uint32(len(batch))
+func (in *instance) put(ctx context.Context, b []byte) (uint32, error) {
+	n := uint32(len(b))
 	if n > in.inLen || in.in == 0 {
 		size := uint32(64 << 10)
 		for size < n {
@@ -283,14 +293,35 @@ func (in *instance) request(ctx context.Context, batch []byte) (int32, error) {
 			return 0, badRequest(fmt.Sprintf("alloc refused a buffer of %d bytes", size))
 		}
 	}
-	if !in.mem.Write(in.in, batch) {
+	if !in.mem.Write(in.in, b) {
 		return 0, errors.New("host: alloc returned a buffer outside the memory")
 	}
-	in.stack[0], in.stack[1] = uint64(in.in), uint64(n)
-	if err := in.req.CallWithStack(ctx, in.stack[:2]); err != nil {
+	return in.in, nil
+}
+
+// callWith copies b into the module and runs fn(ptr, len) (request, save_abort, checkpoint).
+func (in *instance) callWith(ctx context.Context, fn api.Function, b []byte) (int32, error) {
+	ptr, err := in.put(ctx, b)
+	if err != nil {
+		return 0, err
+	}
+	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(b))
+	if err := fn.CallWithStack(ctx, in.stack[:2]); err != nil {
 		return 0, err
 	}
 	return int32(uint32(in.stack[0])), nil
+}
+
+// flags reads the result slot's third word, set by every call (wasm/ABI.md rule 4).
+func (in *instance) flags() uint32 {
+	f, _ := in.mem.ReadUint32Le(in.slot + 8)
+	return f
+}
+
+// request copies batch into the module's input buffer and runs it. Its errors are traps,
+// except a *moduleError when alloc refuses the buffer.
+func (in *instance) request(ctx context.Context, batch []byte) (int32, error) {
+	return in.callWith(ctx, in.req, batch)
 }
 
 // result copies out the result of a call that returned ret (wasm/ABI.md rule 4): the bytes

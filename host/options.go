@@ -24,6 +24,7 @@ type options struct {
 	rand        io.Reader        // WithRandSource; nil for crypto/rand
 	walltime    func() time.Time // WithWalltime; nil for the system clock
 	openMode    string           // the module's REGWASM_OPEN: "" (write), read-only, check, salvage
+	background  bool             // WithBackgroundSaves
 }
 
 // readOnly reports whether the directory is opened without writing (no lock, no changes).
@@ -125,6 +126,23 @@ func WithRandSource(r io.Reader) Option {
 // other process while the files are read makes the module read them again.
 func WithReadOnly() Option {
 	return func(o *options) { o.openMode = "read-only" }
+}
+
+// WithBackgroundSaves makes saves run beside the registry's calls instead of between them:
+// Save, and the saves "registry save db every new entries" calls for, write the snapshot in
+// a second instance of the module on its own goroutine while the registry goes on answering
+// (see Save). For servers, whose clients would otherwise wait for every save: seconds at a
+// million persons.
+//
+// # Notes
+//
+// The second instance loads the files as far as the save's change and costs about as much
+// memory as the registry while the save runs (BENCHMARKS.md measures it), and a core. A
+// save in the background also logs one record more than one in between calls: the record
+// that says it finished, which a load needs to tell a snapshot cut short after its save
+// from one whose save never finished (registry/store_checkpoint.go).
+func WithBackgroundSaves() Option {
+	return func(o *options) { o.background = true }
 }
 
 // WithWalltime makes the module's realtime clock read now instead of the system clock: the

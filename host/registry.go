@@ -46,6 +46,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 )
 
 // LockName is the lock file Open keeps in the directory.
@@ -65,6 +67,12 @@ type Registry struct {
 	inst   *instance // nil after a trap whose restart failed: the next call retries
 	closed bool
 	traps  int
+
+	// saveMu admits one save at a time (checkpoint.go): its second step runs without the
+	// instance, so sem does not. autoSaving is set while a save the module asked for is
+	// being started.
+	saveMu     sync.Mutex
+	autoSaving atomic.Bool
 }
 
 // Open opens the registry kept in dir, creating the directory if it is missing, and loads
@@ -132,6 +140,8 @@ func (r *Registry) Dir() string { return r.dir }
 // The registry's state is already in its files: Close writes nothing (call Save first to
 // compact the log into a snapshot). Closing twice is not an error.
 func (r *Registry) Close() error {
+	r.saveMu.Lock() // a save in progress ends first: the module has begun it
+	defer r.saveMu.Unlock()
 	r.sem <- struct{}{}
 	defer func() { <-r.sem }()
 	if r.closed {
@@ -174,17 +184,6 @@ func (r *Registry) Do(ctx context.Context, reqs []Request) ([]Response, error) {
 		err = &moduleError{ErrInternal, fmt.Sprintf("%d responses to %d requests", len(resps), len(reqs))}
 	}
 	return resps, err
-}
-
-// Save writes a snapshot (the next rotation file, synced before the old one goes) and
-// compacts the log.
-func (r *Registry) Save(ctx context.Context) (SaveInfo, error) {
-	var info SaveInfo
-	out, err := r.exec(ctx, func(in *instance) (int32, error) { return in.call(ctx, in.save) })
-	if err != nil {
-		return info, err
-	}
-	return info, decodeJSON(out, &info)
 }
 
 // Load reloads the registry from its files (the newest valid snapshot and the log) and
@@ -252,12 +251,15 @@ func (r *Registry) execLocked(ctx context.Context, fn func(*instance) (int32, er
 	if err != nil {
 		return nil, r.recover(ctx, in, err)
 	}
+	if in.flags()&flagSaveDue != 0 {
+		r.saveSoon()
+	}
 	return in.result(ret)
 }
 
 // start instantiates the module and loads the files.
 func (r *Registry) start(ctx context.Context) error {
-	in, err := r.eng.instantiate(ctx, r.dir, &r.opts)
+	in, err := r.eng.instantiate(ctx, r.dir, &r.opts, serving)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,11 @@ type StorageInfo struct {
 	LastSave   time.Time // when that snapshot was written; zero if never
 	LogRecords uint64    // changes in the log since the snapshot
 	LogBytes   int64     // bytes of the log since the snapshot
+	// Unsaved counts the changes to the registry the snapshot does not hold (LogRecords less
+	// the records that change nothing in it: settings, a background save's end); 0 when a
+	// save would write the same state again.
+	Unsaved uint64
+	Saving  bool // a save is in progress in the background (WithBackgroundSaves)
 	// SaveError says why the last save failed, if none has succeeded since: an automatic
 	// save ("registry save db every new entries") does not fail the call that triggers it.
 	SaveError string
@@ -108,6 +113,8 @@ func (s *StorageInfo) UnmarshalJSON(b []byte) error {
 		LastSave   int64    `json:"last_save"`
 		LogRecords uint64   `json:"log_records"`
 		LogBytes   int64    `json:"log_bytes"`
+		Unsaved    uint64   `json:"unsaved"`
+		Saving     bool     `json:"saving"`
 		SaveError  string   `json:"save_error"`
 		WriteError string   `json:"write_error"`
 		Notes      []string `json:"notes"`
@@ -119,7 +126,7 @@ func (s *StorageInfo) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = StorageInfo{Mode: v.Mode, Snapshot: v.Snapshot, Generation: v.Generation, Seq: v.Seq, SavedSeq: v.SavedSeq,
-		LogRecords: v.LogRecords, LogBytes: v.LogBytes, SaveError: v.SaveError, WriteError: v.WriteError, Notes: v.Notes,
+		LogRecords: v.LogRecords, LogBytes: v.LogBytes, Unsaved: v.Unsaved, Saving: v.Saving, SaveError: v.SaveError, WriteError: v.WriteError, Notes: v.Notes,
 		LostFrom: v.LostFrom, LostTo: v.LostTo, Dropped: v.Dropped}
 	if v.LastSave > 0 {
 		s.LastSave = time.Unix(v.LastSave, 0)

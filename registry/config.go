@@ -32,6 +32,10 @@ type Config struct {
 	// machines and URLs are refused. 0 (auto) takes the share of MemoryLimit that lets the
 	// registry load again under that limit; a value above that share is capped to it.
 	MemoryBudget int64
+	// Yield, when not nil, is called between slices of about a millisecond of a long
+	// operation's work (loading or writing a snapshot, replaying a log), so that a host
+	// running the core on one of its threads can let others run (see pace).
+	Yield func()
 }
 
 // MaxExpireIdleDays is the largest ExpireIdleDays, 100 years: larger values are clamped to

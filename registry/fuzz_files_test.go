@@ -11,8 +11,11 @@ import (
 
 // sealSnapshot gives body (what follows the header) a valid header (change 7) and trailer, so
 // the fuzzer reaches the decoder instead of stopping at the checksum.
-func sealSnapshot(body []byte) []byte {
-	b := append(appendSnapshotHeader(nil, &SnapshotHeader{Seq: 7}), body...)
+func sealSnapshot(body []byte) []byte { return sealSnapshotVersion(body, snapVersion) }
+
+// sealSnapshotVersion is sealSnapshot with a header of the given version.
+func sealSnapshotVersion(body []byte, version int) []byte {
+	b := append(appendSnapshotHeader(nil, &SnapshotHeader{Version: version, Seq: 7}), body...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(len(b)))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	return append(b, snapEnd...)

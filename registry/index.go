@@ -163,16 +163,19 @@ func (x *guidIndex) memBytes() int { return cap(x.slots) * 8 }
 // sortByGUID returns the indexes i < n with keep(i), in the order of guid(i), using keys and
 // tmp (n long at least) as scratch. The GUIDs are copied as two big-endian words first:
 // sorting them costs no cache miss into the table per comparison.
-func sortByGUID(n int, guid func(uint32) *GUID, keep func(int) bool, keys, tmp []sortKey) []uint32 {
+func sortByGUID(n int, guid func(uint32) *GUID, keep func(int) bool, keys, tmp []sortKey, p *pace) []uint32 {
 	keys = keys[:0]
 	for i := 0; i < n; i++ {
+		if i&4095 == 0 {
+			p.step(4096)
+		}
 		if keep(i) {
 			g := guid(uint32(i))
 			keys = append(keys, sortKey{binary.BigEndian.Uint64(g[:8]), binary.BigEndian.Uint64(g[8:]), uint32(i)})
 		}
 	}
 	out := make([]uint32, len(keys))
-	for i, k := range radixSort(keys, tmp) {
+	for i, k := range radixSort(keys, tmp, p) {
 		out[i] = k.idx
 	}
 	return out
@@ -193,7 +196,7 @@ type sortKey struct {
 // million keys it takes a few passes over the array, ~3x faster than a comparison sort, and
 // has no bad case. A few keys are sorted by insertion. (Not slices.SortFunc: each of its
 // instantiations adds ~25 KB to the WebAssembly module.)
-func radixSort(keys, tmp []sortKey) []sortKey {
+func radixSort(keys, tmp []sortKey, p *pace) []sortKey {
 	if len(keys) < 64 {
 		for i := 1; i < len(keys); i++ {
 			for j := i; j > 0 && (keys[j].hi < keys[j-1].hi || keys[j].hi == keys[j-1].hi && keys[j].lo < keys[j-1].lo); j-- {
@@ -226,11 +229,15 @@ func radixSort(keys, tmp []sortKey) []sortKey {
 		for i := range keys {
 			count[digit(&keys[i])]++
 		}
+		p.step(len(keys))
 		sum := 0
 		for v, c := range count {
 			count[v], sum = sum, sum+c
 		}
 		for i := range keys {
+			if i&4095 == 0 {
+				p.step(4096)
+			}
 			v := digit(&keys[i])
 			tmp[count[v]] = keys[i]
 			count[v]++

@@ -10,7 +10,7 @@ import (
 // a segment holds the changes made after one snapshot, one record per call that changed
 // something, so a call is atomic: a torn record drops the whole call, never part of it.
 //
-//	segment := "RWLOG" 0 0 2 | base u64 | gen u64 | zero u32 | hcrc u32 | record*
+//	segment := "RWLOG" 0 0 2 | base u64 | gen u64 | flags u32 | hcrc u32 | record*
 //	record  := length u32 | seq u64 | lag u32 | hcrc u32 | bcrc u32 | body[length]
 //
 // Integers are little-endian; checksums are CRC-32C. A segment's hcrc covers the 28 bytes
@@ -58,11 +58,22 @@ func appendLogRequest(b []byte, req *Request, res *Result) []byte {
 
 // appendSegmentHeader writes the header of a segment that continues the snapshot at base.
 func appendSegmentHeader(b []byte, base, gen uint64) []byte {
+	return appendSegmentHeaderFlags(b, base, gen, 0)
+}
+
+// segDeferred, in a segment header's flags, says that changes may be logged in the segment
+// before the snapshot of its generation is complete (a save written by another instance of
+// the core, see store_checkpoint.go): a record after that snapshot does not prove it was
+// whole; the commit record does. Readers of the first version of this format ignore it.
+const segDeferred = 1
+
+// appendSegmentHeaderFlags is appendSegmentHeader with flags (segDeferred) in its u32.
+func appendSegmentHeaderFlags(b []byte, base, gen uint64, flags uint32) []byte {
 	start := len(b)
 	b = append(b, segMagic...)
 	b = binary.LittleEndian.AppendUint64(b, base)
 	b = binary.LittleEndian.AppendUint64(b, gen)
-	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, flags)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
@@ -93,6 +104,7 @@ func (r *logRecord) durable() uint64 { return r.seq - 1 - uint64(r.lag) }
 type segScan struct {
 	headerOK  bool
 	base, gen uint64 // from a verified header
+	flags     uint32 // from a verified header: segDeferred
 	recs      []logRecord
 	valid     int        // length of the verified prefix: the header and whole records
 	size      int        // the file's length
@@ -160,6 +172,7 @@ func scanSegment(data []byte) segScan {
 		s.headerOK = true
 		s.base = binary.LittleEndian.Uint64(data[8:])
 		s.gen = binary.LittleEndian.Uint64(data[16:])
+		s.flags = binary.LittleEndian.Uint32(data[24:])
 	}
 	if len(data) < segHeaderLen {
 		return s // a torn header: the segment's creation did not finish
@@ -264,6 +277,7 @@ func (r *Registry) replay(recs []logRecord, seq uint64) (last, changes uint64, e
 		if rec.seq != seq+1 {
 			return seq, changes, corruptAt("log record "+strconv.FormatUint(rec.seq, 10)+" follows change "+strconv.FormatUint(seq, 10), rec.off)
 		}
+		r.pace.step(2 * len(rec.batch))
 		reqs, err = parseBatch(rec.batch, reqs[:0], true)
 		if err != nil {
 			return seq, changes, corruptAt("log record does not parse: "+err.Error(), rec.off)

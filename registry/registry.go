@@ -35,6 +35,8 @@ type Registry struct {
 	// mem is what the memory budget knows of the files (set by a Store: budget.go).
 	mem memState
 
+	pace pace // Config.Yield's pacing of long operations
+
 	urlBuf, nameBuf []byte    // cleaning buffers
 	delBuf          []byte    // delete's cleaned URL in use, kept for the change log
 	newGUID         GUID      // freshPersonGUID's, filled in place (see newTimeGUID)
@@ -131,6 +133,7 @@ func bump(u uint32) uint32 {
 func New(cfg Config) *Registry {
 	return &Registry{
 		cfg:          cfg.withDefaults(),
+		pace:         pace{yield: cfg.Yield},
 		personIndex:  newGUIDIndex(),
 		machineIndex: newGUIDIndex(),
 		urls:         newInternTable(),

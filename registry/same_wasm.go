@@ -45,3 +45,10 @@ func word(b []byte) uint64 {
 	_ = b[7]
 	return *(*uint64)(unsafe.Pointer(unsafe.SliceData(b)))
 }
+
+// loadAt reads b[i:i+8] as a little-endian uint64, unchecked: the caller has checked
+// i+8 <= len(b) (snapshot rows, a block at a time). A checked load costs a comparison and a
+// branch through the function's dispatch per field under Go's wasm backend.
+func loadAt(b []byte, i int) uint64 {
+	return *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), i))
+}

@@ -7,20 +7,24 @@ import (
 	"sync"
 )
 
-// Snapshot format, version 2. Integers are uvarints unless noted.
+// Snapshot format. Saves write version 3: the header (snapshot_header.go), a body of the
+// tables' rows at fixed widths (snapshot_v3.go), and the trailer:
 //
-//	header   56 bytes with its own checksum (snapshot_header.go) | accesses
+//	trailer  body length u64le | crc32c of everything before u32le | "RWEND!" 0x00 0x00
+//
+// Version 2, still read, had the same header and trailer and a body of uvarints:
+//
+//	accesses
 //	strings  URL count, then length+bytes each | name count, then length+bytes each
 //	machines count, then each: guid[16] first last usage murls, each: url first last usage
 //	persons  count, then each: guid[16] first last usage purls, each:
 //	         url machine name first-delta last-delta usage
-//	trailer  body length u64le | crc32c of everything before u32le | "RWEND!" 0x00 0x00
 //
-// Version 1 had an 8-byte magic and seq for header; the rest is the same.
-// Machines and persons are written in GUID order, strings in the order the walk first meets
-// them, and each entity's URLs in their live order: the bytes depend only on the registry's
-// contents (and the header's fields), never on its history, so every host writes the same
-// bytes for the same state.
+// Version 1 had an 8-byte magic and seq for header and version 2's body.
+// In every version machines and persons are written in GUID order, strings in the order the
+// walk first meets them, and each entity's URLs in their live order: the bytes depend only
+// on the registry's contents (and the header's fields), never on its history, so every host
+// writes the same bytes for the same state.
 // A person-URL's first time is stored relative to its person's first time and its last time
 // relative to its own first (small numbers, one or two bytes each).
 const (
@@ -106,17 +110,22 @@ func (w *snapWriter) pass(b []byte) {
 	w.err = w.put(b)
 }
 
-// write encodes the snapshot planned by e.
+// write encodes the snapshot planned by e, in version 3 whatever h.Version says.
 func (e *snapEncoding) write(h *SnapshotHeader, put func([]byte) error) (int, error) {
 	r := e.r
 	w := &snapWriter{put: put, chunk: e.chunk}
-	w.buf = appendSnapshotHeader(w.buf, h)
-	w.buf = appendUv(w.buf, r.accesses)
+	hv := *h
+	hv.Version = snapVersion
+	w.buf = appendSnapshotHeader(w.buf, &hv)
+	w.buf = binary.LittleEndian.AppendUint64(w.buf, r.accesses)
+	for _, n := range []int{len(e.urlOrder), len(e.nameOrder), len(e.machines), len(e.persons)} {
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(n))
+	}
+	w.buf = append(append(w.buf, e.widths[:]...), 0, 0)
 	for _, t := range []struct {
 		tab   *internTable
 		order []uint32
 	}{{&r.urls, e.urlOrder}, {&r.names, e.nameOrder}} {
-		w.buf = appendUv(w.buf, uint64(len(t.order)))
 		for _, id := range t.order {
 			s := t.tab.bytes(id)
 			w.buf = append(appendUv(w.buf, uint64(len(s))), s...)
@@ -125,19 +134,19 @@ func (e *snapEncoding) write(h *SnapshotHeader, put func([]byte) error) (int, er
 			}
 		}
 	}
-	w.buf = appendUv(w.buf, uint64(len(e.machines)))
 	for _, mi := range e.machines {
 		m := &r.machines[mi]
-		w.buf = append(w.buf, m.guid[:]...)
-		w.buf = appendUvarints(w.buf, m.first, m.last, m.usage, m.n)
+		w.buf = appendRowHead(w.buf, &m.guid, m.first, m.last, m.usage, m.n)
 		for _, mu := range r.machineBlock(m) {
-			w.buf = appendUvarints(w.buf, e.urlNo[mu.url]-1, mu.first, mu.last, mu.usage)
+			w.buf = binary.LittleEndian.AppendUint32(w.buf, e.urlNo[mu.url]-1)
+			w.buf = binary.LittleEndian.AppendUint32(w.buf, mu.first)
+			w.buf = binary.LittleEndian.AppendUint32(w.buf, mu.last)
+			w.buf = binary.LittleEndian.AppendUint32(w.buf, mu.usage)
 		}
 		if len(w.buf) >= w.chunk {
 			w.flush()
 		}
 	}
-	w.buf = appendUv(w.buf, uint64(len(e.persons)))
 	e.writePersons(w)
 	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(w.n+len(w.buf)))
 	w.buf = binary.LittleEndian.AppendUint32(w.buf, crc32.Update(w.crc, castagnoli, w.buf))
@@ -152,9 +161,15 @@ func (e *snapEncoding) write(h *SnapshotHeader, put func([]byte) error) (int, er
 func (e *snapEncoding) writePersons(w *snapWriter) {
 	per := e.personsChunk
 	chunks := (len(e.persons) + per - 1) / per
+	var pc *pace
+	if e.workers == 1 {
+		pc = &e.r.pace // a pace is one goroutine's
+	}
 	encode := func(j int, b []byte) []byte {
 		for _, pi := range e.persons[j*per : min((j+1)*per, len(e.persons))] {
-			b = e.appendPerson(b, &e.r.persons[pi])
+			p := &e.r.persons[pi]
+			pc.step(perEntity(p.n))
+			b = e.appendPerson(b, p)
 		}
 		return b
 	}
@@ -190,6 +205,7 @@ type snapEncoding struct {
 	urlNo, nameNo       []uint32    // intern id -> 1 + snapshot index (0: unused)
 	machineNo           []uint32    // table index -> snapshot index
 	urlOrder, nameOrder []uint32    // intern ids in snapshot order
+	widths              linkWidths  // of the person-URL rows
 	workers             int         // goroutines sharing the work on persons
 	chunk, personsChunk int         // snapChunk and snapPersonsChunk; smaller in tests
 }
@@ -222,9 +238,11 @@ func (r *Registry) snapPlan(workers int) *snapEncoding {
 	n := max(len(r.persons), len(r.machines), len(r.urls.ents), len(r.names.ents))
 	scratch := make([]sortKey, 2*n) // for the sorts, one after the other
 	keys, tmp := scratch[:n:n], scratch[n:]
-	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp)
-	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp)
+	p := &r.pace
+	e.machines = sortByGUID(len(r.machines), r.machineGUID, func(int) bool { return true }, keys, tmp, p)
+	e.persons = sortByGUID(len(r.persons), r.personGUID, func(i int) bool { return !r.persons[i].guid.IsZero() }, keys, tmp, p)
 	for k, mi := range e.machines {
+		p.step(perEntity(r.machines[mi].n))
 		e.machineNo[mi] = uint32(k)
 		for _, mu := range r.machineBlock(&r.machines[mi]) {
 			if e.urlNo[mu.url] == 0 {
@@ -243,15 +261,22 @@ func (r *Registry) snapPlan(workers int) *snapEncoding {
 			offs = append(offs, sortKey{lo: uint64(p.off), idx: uint32(i)})
 		}
 	}
+	p.step(len(r.persons))
 	e.blocks = make([]snapBlock, len(e.persons))
-	for k, o := range radixSort(offs, tmp) {
+	for k, o := range radixSort(offs, tmp, p) {
 		e.blocks[k] = snapBlock{off: uint32(o.lo), owner: o.idx, rank: rank[o.idx]}
 	}
 	urlFirst := make([][]uint64, e.workers)
 	nameFirst := make([][]uint64, e.workers)
-	e.eachPart(func(w int, part []snapBlock) { urlFirst[w], nameFirst[w] = e.firstUses(part) })
-	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp)
-	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp)
+	maxima := make([]linkMaxima, e.workers)
+	e.eachPart(func(w int, part []snapBlock) { urlFirst[w], nameFirst[w], maxima[w] = e.firstUses(part) })
+	e.urlOrder = numberByFirstUse(e.urlOrder, e.urlNo, urlFirst, keys, tmp, p)
+	e.nameOrder = numberByFirstUse(e.nameOrder, e.nameNo, nameFirst, keys, tmp, p)
+	for _, m := range maxima[1:] {
+		maxima[0].merge(&m)
+	}
+	maxima[0].setCounts(len(e.urlOrder), len(e.machines), len(e.nameOrder))
+	e.widths = maxima[0].widths()
 	return e
 }
 
@@ -269,24 +294,22 @@ func (e *snapEncoding) eachPart(fn func(w int, part []snapBlock)) {
 	wg.Wait()
 }
 
-// appendPerson writes one person's record.
+// appendPerson writes one person's row and its person-URL rows.
 func (e *snapEncoding) appendPerson(b []byte, p *person) []byte {
-	b = append(b, p.guid[:]...)
-	b = appendUvarints(b, p.first, p.last, p.usage, p.n)
-	for _, pu := range e.r.personBlock(p) {
-		b = appendUv(b, uint64(e.urlNo[pu.url]-1))
-		b = appendUv(b, uint64(e.machineNo[pu.machine]))
-		b = appendUv(b, uint64(e.nameNo[pu.name]))
-		b = appendUv(b, zigzag(int64(pu.first)-int64(p.first)))
-		b = appendUv(b, zigzag(int64(pu.last)-int64(pu.first)))
-		b = appendUv(b, uint64(pu.usage))
+	b = appendRowHead(b, &p.guid, p.first, p.last, p.usage, p.n)
+	blk := e.r.personBlock(p)
+	for i := range blk {
+		pu := &blk[i]
+		vs := linkFields(pu, p.first, e.urlNo[pu.url]-1, e.machineNo[pu.machine], e.nameNo[pu.name])
+		b = appendRow(b, &vs, &e.widths)
 	}
 	return b
 }
 
 // firstUses returns, for each URL and name id, the first position (rank<<32 | index in the
-// block) where the persons of part use it; ^0 where they do not.
-func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64) {
+// block) where the persons of part use it (^0 where they do not), and the largest deltas
+// and usage of their person-URL rows.
+func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64, mx linkMaxima) {
 	urls = make([]uint64, len(e.r.urls.ents))
 	names = make([]uint64, len(e.r.names.ents))
 	for i := range urls {
@@ -295,21 +318,31 @@ func (e *snapEncoding) firstUses(part []snapBlock) (urls, names []uint64) {
 	for i := range names {
 		names[i] = ^uint64(0)
 	}
+	var pc *pace
+	if e.workers == 1 {
+		pc = &e.r.pace // a pace is one goroutine's
+	}
 	for _, bl := range part {
-		for k, pu := range e.r.personBlock(&e.r.persons[bl.owner]) {
+		p := &e.r.persons[bl.owner]
+		blk := e.r.personBlock(p)
+		pc.step(perEntity(uint32(len(blk))))
+		for k := range blk {
+			pu := &blk[k]
 			pos := uint64(bl.rank)<<32 | uint64(k)
 			urls[pu.url] = min(urls[pu.url], pos)
 			if pu.name != 0 {
 				names[pu.name] = min(names[pu.name], pos)
 			}
+			vs := linkFields(pu, p.first, 0, 0, 0)
+			mx[3], mx[4], mx[5] = max(mx[3], vs[3]), max(mx[4], vs[4]), max(mx[5], vs[5])
 		}
 	}
-	return urls, names
+	return urls, names, mx
 }
 
 // numberByFirstUse numbers the ids not numbered yet in the order of their first use, using
 // keys and tmp (len(no) long at least) to sort them.
-func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey) []uint32 {
+func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey, p *pace) []uint32 {
 	uses := keys[:0]
 	for id := range no {
 		pos := first[0][id]
@@ -320,18 +353,11 @@ func numberByFirstUse(order, no []uint32, first [][]uint64, keys, tmp []sortKey)
 			uses = append(uses, sortKey{lo: pos, idx: uint32(id)})
 		}
 	}
-	for _, u := range radixSort(uses, tmp) {
+	for _, u := range radixSort(uses, tmp, p) {
 		order = append(order, u.idx)
 		no[u.idx] = uint32(len(order))
 	}
 	return order
-}
-
-func appendUvarints(b []byte, vs ...uint32) []byte {
-	for _, v := range vs {
-		b = appendUv(b, uint64(v))
-	}
-	return b
 }
 
 // appendUv is binary.AppendUvarint with the snapshot's common one- and two-byte cases

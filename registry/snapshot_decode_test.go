@@ -8,17 +8,22 @@ import (
 	"testing"
 )
 
-// referenceLoad is LoadSnapshot with the decoder as first written (referenceDecode): one
-// value at a time through the checked reader, string ids looked up, refs counted in the
-// tables, repeated URLs found by sorting. The decoder must accept and reject exactly what
-// it does, with the same error (message and offset), and load the same registry.
+// referenceLoad is LoadSnapshot with the decoders as first written (referenceDecode for
+// version 2, referenceDecodeV3): one value at a time, string ids looked up, refs counted in
+// the tables, repeated URLs found by sorting. The decoders must accept and reject exactly
+// what they do, with the same error (message and offset), and load the same registry.
 func referenceLoad(data []byte) (*Registry, uint64, error) {
 	h, body, err := snapshotBody(data, true)
 	if err != nil {
 		return nil, 0, err
 	}
 	r := New(Config{})
-	err = referenceDecode(r, body, len(data)-snapTrailer-len(body))
+	start := len(data) - snapTrailer - len(body)
+	if h.Version >= 3 {
+		err = referenceDecodeV3(r, data, start, start+len(body))
+	} else {
+		err = referenceDecode(r, body, start)
+	}
 	return r, h.Seq, err
 }
 
@@ -192,8 +197,12 @@ func TestDecodeMatchesReference(t *testing.T) {
 	if testing.Short() {
 		trials = 50
 	}
-	for seed := uint64(0); seed < 4; seed++ {
-		snap := busyRegistry(t, seed, []int{20, 200, 800, 2000}[seed]).AppendSnapshot(nil, seed)
+	for seed := uint64(0); seed < 8; seed++ {
+		r := busyRegistry(t, seed%4, []int{20, 200, 800, 2000}[seed%4])
+		version, snap := 3, r.AppendSnapshot(nil, seed)
+		if seed >= 4 {
+			version, snap = 2, referenceSnapshotV2(r, seed)
+		}
 		sameLoad(t, snap)
 		body := snap[snapHeaderLen : len(snap)-snapTrailer]
 		for i := 0; i < trials; i++ {
@@ -217,7 +226,7 @@ func TestDecodeMatchesReference(t *testing.T) {
 					b[at] = byte(rnd.IntN(256))
 				}
 			}
-			sameLoad(t, sealSnapshot(b))
+			sameLoad(t, sealSnapshotVersion(b, version))
 		}
 	}
 }
@@ -236,6 +245,10 @@ func TestDecodeMatchesReferenceCrafted(t *testing.T) {
 				long = p
 			}
 		}
+		both := func() {
+			sameLoad(t, r.AppendSnapshot(nil, 1))
+			sameLoad(t, referenceSnapshotV2(r, 1))
+		}
 		for _, p := range []*person{short, long} {
 			if p == nil {
 				continue
@@ -244,23 +257,27 @@ func TestDecodeMatchesReferenceCrafted(t *testing.T) {
 			for _, k := range []int{1, len(blk) - 1} {
 				saved := blk[k].url
 				blk[k].url = blk[k-1].url // a person listing a URL twice
-				sameLoad(t, r.AppendSnapshot(nil, 1))
+				both()
 				blk[k].url = saved
 			}
 		}
 		for _, g := range []GUID{r.persons[0].guid, {}} {
 			saved := r.persons[1].guid
 			r.persons[1].guid = g // a repeated or zero GUID
-			sameLoad(t, r.AppendSnapshot(nil, 1))
+			both()
 			r.persons[1].guid = saved
 		}
-		sameLoad(t, r.AppendSnapshot(nil, 1))
+		both()
 	}
 }
 
 // FuzzDecodeMatchesReference: any sealed body loads the same way with both decoders.
 func FuzzDecodeMatchesReference(f *testing.F) {
-	snap := busyRegistry(f, 1, 100).AppendSnapshot(nil, 3)
-	f.Add(snap[snapHeaderLen : len(snap)-snapTrailer])
-	f.Fuzz(func(t *testing.T, body []byte) { sameLoad(t, sealSnapshot(body)) })
+	r := busyRegistry(f, 1, 100)
+	for v, snap := range map[byte][]byte{3: r.AppendSnapshot(nil, 3), 2: referenceSnapshotV2(r, 3)} {
+		f.Add(v, snap[snapHeaderLen:len(snap)-snapTrailer])
+	}
+	f.Fuzz(func(t *testing.T, version byte, body []byte) {
+		sameLoad(t, sealSnapshotVersion(body, 2+int(version%2)))
+	})
 }

@@ -12,12 +12,9 @@ import (
 	"testing"
 )
 
-// referenceSnapshot is the encoder as first written: one walk in GUID order that numbers the
-// strings, a second that appends. AppendSnapshot must write the same bytes.
-func referenceSnapshot(r *Registry, seq uint64) []byte {
-	b := appendSnapshotHeader(nil, &SnapshotHeader{Seq: seq})
-	b = binary.AppendUvarint(b, r.accesses)
-	var machines, persons []uint32
+// referenceOrder orders and numbers what a snapshot holds as the encoder was first written:
+// one walk in GUID order that numbers the strings by first use.
+func referenceOrder(r *Registry) (machines, persons []uint32, urls, names [][]byte, urlNo, nameNo, machineNo map[uint32]uint64) {
 	for i := range r.machines {
 		machines = append(machines, uint32(i))
 	}
@@ -28,15 +25,15 @@ func referenceSnapshot(r *Registry, seq uint64) []byte {
 	}
 	slices.SortFunc(machines, func(x, y uint32) int { return bytes.Compare(r.machines[x].guid[:], r.machines[y].guid[:]) })
 	slices.SortFunc(persons, func(x, y uint32) int { return bytes.Compare(r.persons[x].guid[:], r.persons[y].guid[:]) })
-	urlNo, nameNo := map[uint32]uint64{}, map[uint32]uint64{0: 0}
-	var urls, names [][]byte
+	urlNo, nameNo, machineNo = map[uint32]uint64{}, map[uint32]uint64{0: 0}, map[uint32]uint64{}
 	use := func(no map[uint32]uint64, list *[][]byte, t *internTable, id uint32) {
 		if _, ok := no[id]; !ok {
 			*list = append(*list, t.bytes(id))
 			no[id] = uint64(len(*list))
 		}
 	}
-	for _, mi := range machines {
+	for k, mi := range machines {
+		machineNo[mi] = uint64(k)
 		for _, mu := range r.machineBlock(&r.machines[mi]) {
 			use(urlNo, &urls, &r.urls, mu.url)
 		}
@@ -47,6 +44,15 @@ func referenceSnapshot(r *Registry, seq uint64) []byte {
 			use(nameNo, &names, &r.names, pu.name)
 		}
 	}
+	return
+}
+
+// referenceSnapshotV2 writes version 2, as saves did before version 3: every version 2
+// snapshot in a registry directory is such bytes, and must still load.
+func referenceSnapshotV2(r *Registry, seq uint64) []byte {
+	machines, persons, urls, names, urlNo, nameNo, machineNo := referenceOrder(r)
+	b := appendSnapshotHeader(nil, &SnapshotHeader{Version: 2, Seq: seq})
+	b = binary.AppendUvarint(b, r.accesses)
 	for _, list := range [][][]byte{urls, names} {
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for _, s := range list {
@@ -58,10 +64,8 @@ func referenceSnapshot(r *Registry, seq uint64) []byte {
 			b = binary.AppendUvarint(b, v)
 		}
 	}
-	machineNo := map[uint32]uint64{}
 	uv(uint64(len(machines)))
-	for k, mi := range machines {
-		machineNo[mi] = uint64(k)
+	for _, mi := range machines {
 		m := &r.machines[mi]
 		b = append(b, m.guid[:]...)
 		uv(uint64(m.first), uint64(m.last), uint64(m.usage), uint64(m.n))
@@ -136,7 +140,7 @@ func TestSnapshotMatchesReference(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	for seed := uint64(0); seed < 6; seed++ {
 		r := busyRegistry(t, seed, []int{20, 300, 1000, 2000, 3000, 8000}[seed])
-		want := referenceSnapshot(r, seed)
+		want := referenceSnapshotV3(r, seed)
 		got := r.AppendSnapshot([]byte("prefix"), seed)
 		if string(got[:6]) != "prefix" || !bytes.Equal(got[6:], want) {
 			t.Fatalf("seed %d: AppendSnapshot differs from the reference", seed)
@@ -217,7 +221,7 @@ func TestSortByGUID(t *testing.T) {
 				seen[guids[i]] = true
 			}
 			got := sortByGUID(n, func(i uint32) *GUID { return &guids[i] }, func(i int) bool { return i%5 != 3 },
-				make([]sortKey, n), make([]sortKey, n))
+				make([]sortKey, n), make([]sortKey, n), nil)
 			var want []uint32
 			for i := range guids {
 				if i%5 != 3 {

@@ -7,13 +7,14 @@ import (
 	"strings"
 )
 
-// Snapshot header, version 2 (56 bytes, integers little-endian):
+// Snapshot header, versions 2 and 3 (56 bytes, integers little-endian):
 //
-//	"RWSNAP" 0x00 0x02 | seq u64 | gen u64 | next u64 | saved u32 | registry [16] | hcrc u32
+//	"RWSNAP" 0x00 version | seq u64 | gen u64 | next u64 | saved u32 | registry [16] | hcrc u32
 //
 // hcrc is the CRC-32C of the 52 bytes before it, so a load can trust a header it read alone
-// (ReadAt) before reading and verifying the whole file. Version 1 (the first format) had only
-// "RWSNAP" 0x00 0x01 and seq; it is still read.
+// (ReadAt) before reading and verifying the whole file. The version says how the body is laid
+// out (3: snapshot_v3.go; 2: uvarints, snapshot.go's first comment). Version 1 (the first
+// format) had only "RWSNAP" 0x00 0x01 and seq; it is still read.
 const (
 	snapMagicV1   = "RWSNAP\x00\x01"
 	snapMagic     = "RWSNAP\x00\x02"
@@ -33,10 +34,15 @@ type SnapshotHeader struct {
 	Registry GUID   // the registry's own machine GUID (zero in version 1)
 }
 
-// appendSnapshotHeader writes h as a version 2 header.
+// appendSnapshotHeader writes h's header, of version h.Version (0: the one saves write).
 func appendSnapshotHeader(b []byte, h *SnapshotHeader) []byte {
 	start := len(b)
-	b = append(b, snapMagic...)
+	v := h.Version
+	if v == 0 {
+		v = snapVersion
+	}
+	b = append(b, snapMagic[:7]...)
+	b = append(b, byte(v))
 	b = binary.LittleEndian.AppendUint64(b, h.Seq)
 	b = binary.LittleEndian.AppendUint64(b, h.Gen)
 	b = binary.LittleEndian.AppendUint64(b, h.Next)
@@ -63,14 +69,14 @@ func ParseSnapshotHeader(data []byte) (SnapshotHeader, int, error) {
 		}
 		h.Version, h.Seq = 1, binary.LittleEndian.Uint64(data[8:])
 		return h, snapHeaderV1, nil
-	case 2:
+	case 2, snapVersion:
 		if len(data) < snapHeaderLen {
 			return h, 0, corruptAt("snapshot header cut short", 0)
 		}
 		if crc32.Checksum(data[:snapHeaderLen-4], castagnoli) != binary.LittleEndian.Uint32(data[snapHeaderLen-4:]) {
 			return h, 0, corruptAt("snapshot header checksum mismatch", snapHeaderLen-4)
 		}
-		h.Version = 2
+		h.Version = int(data[7])
 		h.Seq = binary.LittleEndian.Uint64(data[8:])
 		h.Gen = binary.LittleEndian.Uint64(data[16:])
 		h.Next = binary.LittleEndian.Uint64(data[24:])

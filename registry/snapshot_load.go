@@ -65,6 +65,7 @@ type decoder struct {
 	off  int
 	base int // the body's offset in the file, for error offsets
 	err  error
+	pace *pace
 }
 
 func (d *decoder) fail(msg string) {
@@ -144,7 +145,12 @@ func (r *Registry) loadSnapshot(data []byte, crc bool) (SnapshotHeader, error) {
 		return h, err
 	}
 	fresh := New(r.cfg)
-	if err := fresh.decode(body, len(data)-snapTrailer-len(body)); err != nil {
+	start := len(data) - snapTrailer - len(body)
+	decode := func() error { return fresh.decode(body, start) }
+	if h.Version >= 3 {
+		decode = func() error { return fresh.decodeV3(data, start, start+len(body)) }
+	}
+	if err := decode(); err != nil {
 		*r = *New(r.cfg)
 		return h, err
 	}
@@ -154,7 +160,7 @@ func (r *Registry) loadSnapshot(data []byte, crc bool) (SnapshotHeader, error) {
 
 // decode reads a snapshot's body (after the header, at offset base in its file).
 func (r *Registry) decode(body []byte, base int) error {
-	d := &decoder{b: body, base: base}
+	d := &decoder{b: body, base: base, pace: &r.pace}
 	r.accesses = d.uvarint()
 	nURL := d.readStrings(&r.urls, "URL")
 	nName := d.readStrings(&r.names, "name")
@@ -190,18 +196,29 @@ func (r *Registry) decode(body []byte, base int) error {
 // The i-th string gets id i+1, so a link's snapshot index plus one is its id.
 func (d *decoder) readStrings(t *internTable, what string) int {
 	n := d.count(1, what)
+	if !d.stringsInto(t, what, n) {
+		return 0
+	}
+	return n
+}
+
+// stringsInto reads n strings into t, which must be empty (ids 1..n).
+func (d *decoder) stringsInto(t *internTable, what string, n int) bool {
 	t.reserve(min(n, 1<<20))
 	for i := 1; i <= n; i++ {
+		if i&1023 == 0 {
+			d.pace.step(8 * 1024)
+		}
 		s := d.bytes(int(d.u32(MaxFieldLength+1, what+" length")))
 		if d.err != nil {
-			return 0
+			return false
 		}
 		if len(s) == 0 || t.addNew(s) != uint32(i) {
 			d.fail(what + " empty or repeated")
-			return 0
+			return false
 		}
 	}
-	return n
+	return true
 }
 
 // machines reads the machines section into r, counting the links to each URL in urlRefs.
@@ -252,6 +269,7 @@ func (d *decoder) persons(r *Registry, urlRefs, nameRefs []uint32, seen []uint64
 		copy(g[:], d.bytes(16))
 		p := person{guid: g, first: d.u32(0, "time"), last: d.u32(0, "time"), usage: d.u32(0, "usage")}
 		n := d.u32(uint64(len(d.b)-d.off)/6+1, "person URL count")
+		d.pace.step(perEntity(n))
 		idx := uint32(len(r.persons))
 		r.persons = append(r.persons, person{guid: g})
 		if g.IsZero() || !r.personIndex.insertNew(&g, idx, r.personGUID) {

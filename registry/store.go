@@ -66,6 +66,9 @@ type Store struct {
 
 	pending []byte // this call's log batch
 	record  []byte
+
+	job        *saveJob // a save begun by BeginSave, not yet committed or aborted
+	deferSaves bool     // the host saves when SaveDue (see DeferSaves)
 }
 
 // segState is a log segment the store appends to or keeps.
@@ -123,6 +126,11 @@ type StoreInfo struct {
 	LastSave   uint32 // unix seconds the snapshot was written
 	LogRecords uint64 // changes since the snapshot
 	LogBytes   int64  // bytes of log segments since the snapshot
+	// Unsaved counts the changes to the registry since the snapshot (the log's records less
+	// those that change nothing in it: settings, a save's end): what "registry save db every
+	// new entries" counts, and 0 when a save would write the same state again.
+	Unsaved    uint64
+	Saving     bool   // a save is in progress (BeginSave)
 	SaveError  string // why the last save failed, if it did and none has succeeded since
 	WriteError string // why changes are refused (a failed write), "" when writes work
 	Notes      []string
@@ -143,7 +151,7 @@ func OpenStore(st Storage, overrides *Config) (*Store, error) {
 func OpenStoreMode(st Storage, overrides *Config, mode OpenMode) (*Store, error) {
 	s := &Store{st: st, mode: mode}
 	if overrides != nil {
-		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now, MemoryLimit: overrides.MemoryLimit}
+		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now, MemoryLimit: overrides.MemoryLimit, Yield: overrides.Yield}
 	}
 	var err error
 	if s.conf, err = NewRotation(st, configBase, VerifyINI); err != nil {
@@ -169,7 +177,7 @@ func (s *Store) apply(set Settings) error {
 	if set.SaveEvery < 0 || set.ExpireIdleDays < 0 {
 		return &settingError{"negative save or expire setting"}
 	}
-	set.Config.Rand, set.Config.Now, set.Config.MemoryLimit = s.rand.Rand, s.rand.Now, s.rand.MemoryLimit
+	set.Config.Rand, set.Config.Now, set.Config.MemoryLimit, set.Config.Yield = s.rand.Rand, s.rand.Now, s.rand.MemoryLimit, s.rand.Yield
 	set.Config = set.Config.withDefaults()
 	s.settings, s.syncEvery = set, every
 	if s.reg != nil {
@@ -241,7 +249,7 @@ func (s *Store) Registry() *Registry { return s.reg }
 // Info describes the store's files.
 func (s *Store) Info() StoreInfo {
 	i := StoreInfo{Mode: s.mode.String(), Seq: s.seq, SavedSeq: s.savedSeq, LastSave: s.lastSave,
-		LogRecords: s.seq - s.savedSeq, SaveError: s.saveErr, Notes: s.notes,
+		LogRecords: s.seq - s.savedSeq, Unsaved: s.unsaved, Saving: s.job != nil, SaveError: s.saveErr, Notes: s.notes,
 		LostFrom: s.lostFrom, LostTo: s.lostTo, Dropped: s.dropped}
 	if s.base != nil {
 		i.Snapshot, i.Generation = s.base.name(), s.base.header.Gen
@@ -314,7 +322,7 @@ func (s *Store) Handle(batch, out []byte) ([]byte, error) {
 	}
 	s.acked = s.seq
 	s.unsaved += changes
-	if s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) || s.budgetWantsSave() {
+	if (s.settings.SaveEvery > 0 && s.unsaved >= uint64(s.settings.SaveEvery) || s.budgetWantsSave()) && !s.deferSaves && s.job == nil {
 		// The call is acknowledged: its changes are in the log. A failed save (a full disk)
 		// leaves the files as they were; it is reported in the storage info and tried again
 		// after as many changes more, not on every call.
@@ -378,7 +386,7 @@ func (s *Store) fail(err error, acked uint64) error {
 
 // retry tries writing again when a stopped store's pause is over.
 func (s *Store) retry() {
-	if s.writeErr != nil && s.mode != OpenReadOnly && s.settings.Now() >= s.retryAt {
+	if s.writeErr != nil && s.mode != OpenReadOnly && s.settings.Now() >= s.retryAt && s.job == nil {
 		_ = s.resume()
 	}
 }
@@ -387,6 +395,9 @@ func (s *Store) retry() {
 // generation from memory (which holds exactly what was acknowledged): the files are then
 // whole again, whatever a failed sync may have dropped. On failure writes stay stopped.
 func (s *Store) resume() error {
+	if s.job != nil {
+		return ErrSaving // the files are the running save's until it ends
+	}
 	stopped := s.writeErr
 	s.writeErr = nil
 	cur := s.chain[len(s.chain)-1]
@@ -454,6 +465,10 @@ func (i StoreInfo) appendJSON(b []byte) []byte {
 	b = appendUintField(b, "last_save", uint64(i.LastSave))
 	b = appendUintField(b, "log_records", i.LogRecords)
 	b = appendUintField(b, "log_bytes", uint64(i.LogBytes))
+	b = appendUintField(b, "unsaved", i.Unsaved)
+	if i.Saving {
+		b = append(b, `,"saving":true`...)
+	}
 	if i.SaveError != "" { // omitted when healthy, so the usual answer stays short
 		b = append(b, `,"save_error":`...)
 		b = appendJSONString(b, i.SaveError)

@@ -408,7 +408,7 @@ func (s *Store) create(set Settings) error {
 		return err
 	}
 	reg := s.fresh()
-	h := SnapshotHeader{Version: 2, Gen: 1, Saved: s.settings.Now(), Registry: id}
+	h := SnapshotHeader{Version: snapVersion, Gen: 1, Saved: s.settings.Now(), Registry: id}
 	snap := &snapFile{ext: 1, header: h}
 	data := reg.snapPlan(1).appendTo(nil, &h)
 	if err := s.st.WriteFile(snap.name(), data); err != nil {

@@ -26,6 +26,10 @@ func (s *Store) importOp(req *Request, body []byte) (Result, []byte) {
 	if dbFile == "" && logFile == "" {
 		return reg.fail(body, action, 400, ErrMissing)
 	}
+	if s.job != nil {
+		// An import is acknowledged by the saves that hold it: it waits for the one running.
+		return reg.fail(body, action, 503, ErrSaving)
+	}
 	var dbData, logData []byte
 	var err error
 	if dbFile != "" {

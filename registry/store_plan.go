@@ -88,7 +88,7 @@ func planLoad(d *dirFiles, verify func(*snapFile) ([]byte, error)) (*loadPlan, [
 	}
 	var cands []cand
 	for _, f := range d.snaps {
-		if f.headerErr == nil && f.header.Version == 2 {
+		if f.headerErr == nil && f.header.Version >= 2 {
 			parts, end := chainFrom(d.segs, f.header.Seq)
 			cands = append(cands, cand{f: f, seq: f.header.Seq, parts: parts, end: end})
 		}
@@ -257,10 +257,13 @@ func (p *loadPlan) weigh(d *dirFiles) {
 
 // appendedAfter reports whether changes were logged after snapshot f in the segment its save
 // made for them: appends start only once the snapshot is durable.
+//
+// A segment whose appends may precede its snapshot (segDeferred) proves it only with the
+// record that says the save finished.
 func (p *loadPlan) appendedAfter(d *dirFiles, f *snapFile) bool {
 	for _, sf := range d.segs {
 		if sf.scan.headerOK && sf.scan.base == f.header.Next && f.header.Next == f.header.Seq && len(sf.scan.recs) > 0 {
-			return true
+			return sf.scan.flags&segDeferred == 0 || committedIn(sf, f.header.Gen)
 		}
 	}
 	return false

@@ -42,92 +42,16 @@ func (s *Store) lastInfo() SaveInfo {
 }
 
 func (s *Store) save() (SaveInfo, error) {
-	if err := s.writable(); err != nil {
-		return SaveInfo{}, err
-	}
-	if err := s.ready(); err != nil {
-		return SaveInfo{}, err
-	}
-	now := s.settings.Now()
-	if cutoff, ok := s.reg.expiryCutoff(now); ok {
-		if n := s.reg.expireBefore(cutoff); n > 0 {
-			acked := s.seq
-			s.pending = appendLogRequest(s.pending[:0], &Request{Op: opPurge, When: cutoff}, &Result{})
-			if err := s.appendLog(s.pending); err != nil {
-				return SaveInfo{}, s.fail(err, acked)
-			}
-			s.acked = s.seq
-		}
-	}
-	// The log must be durable before a snapshot that follows it.
-	if s.unsynced > 0 {
-		if err := s.syncLog(); err != nil {
-			return SaveInfo{}, s.fail(err, s.seq)
-		}
-	}
-	if err := s.retire(); err != nil {
-		return SaveInfo{}, err
-	}
-	cur := s.chain[len(s.chain)-1]
-	next, newSeg := cur.base, segState{}
-	if cur.last > cur.base || cur.base != s.seq || cur.rotten {
-		// The segment the changes after this snapshot go to, made durable before the snapshot
-		// names it. With no free slot (a chain that damage made long), appends continue in
-		// the current segment instead.
-		if ext := s.freeExt(logBase, cur.ext); ext != 0 {
-			newSeg = segState{ext: ext, base: s.seq, gen: s.gen + 1, size: segHeaderLen, first: s.seq + 1, last: s.seq}
-			if err := s.writeSynced(newSeg.name(), appendSegmentHeader(nil, s.seq, s.gen+1)); err != nil {
-				return SaveInfo{}, err
-			}
-			next = s.seq
-		}
-	}
-	snap, err := s.writeSnapshot(now, next)
+	job, err := s.beginSave(false)
 	if err != nil {
-		if newSeg.ext != 0 {
-			_ = s.st.Remove(newSeg.name()) // best effort: it holds nothing yet
-		}
 		return SaveInfo{}, err
 	}
-	s.base, s.gen, s.savedSeq, s.unsaved, s.lastSave = snap, s.gen+1, s.seq, 0, now
-	if newSeg.ext != 0 {
-		s.chain = []segState{newSeg}
-	} else {
-		s.chain = s.chain[len(s.chain)-1:]
+	f := &snapFile{ext: job.ext, header: job.header}
+	if _, err := writeSnapshotFile(s.st, s.reg, f); err != nil {
+		s.dropNewSegment(job)
+		return SaveInfo{}, err
 	}
-	return SaveInfo{File: snap.name(), Seq: s.seq, Bytes: int(snap.size)}, nil
-}
-
-// writeSnapshot writes the registry as the snapshot of the next generation, whose later
-// changes go to the segment at base next, into a free slot, and syncs it.
-func (s *Store) writeSnapshot(now uint32, next uint64) (*snapFile, error) {
-	id, _ := ParseGUID(s.settings.MachineGUID)
-	h := SnapshotHeader{Version: 2, Seq: s.seq, Gen: s.gen + 1, Next: next, Saved: now, Registry: id}
-	after := 0
-	if s.base != nil {
-		after = s.base.ext
-	}
-	f := &snapFile{ext: s.freeExt(snapshotBase, after), header: h}
-	if f.ext == 0 {
-		return nil, withDetail(ErrStale, "no free snapshot slot: the files changed behind the store")
-	}
-	started := false
-	n, err := s.reg.WriteSnapshot(&h, func(chunk []byte) error {
-		if started {
-			return s.st.AppendFile(f.name(), chunk)
-		}
-		started = true
-		return s.st.WriteFile(f.name(), chunk)
-	})
-	if err == nil {
-		err = s.st.Sync(f.name())
-	}
-	if err != nil {
-		_ = s.st.Remove(f.name()) // best effort: it is not the current file
-		return nil, err
-	}
-	f.size = int64(n)
-	return f, nil
+	return s.adopt(job, f), nil
 }
 
 // writeSynced creates name with data and makes it durable; on failure it removes what it

@@ -30,7 +30,7 @@ var (
 	store  *registry.Store
 	input  []byte    // alloc's buffer
 	output []byte    // the last result
-	slot   [2]uint32 // result_slot: pointer and length of the last result
+	slot   [3]uint32 // result_slot: pointer and length of the last result, flags
 )
 
 var errRandom = errors.New("registry: WASI random_get failed")
@@ -131,8 +131,14 @@ func open() error {
 	if err != nil {
 		return err
 	}
-	store, err = registry.OpenStoreMode(dir, &registry.Config{Rand: wasiRandom{}, MemoryLimit: limit}, mode)
-	return err
+	if store, err = registry.OpenStoreMode(dir, &registry.Config{Rand: wasiRandom{}, Yield: yield, MemoryLimit: limit}, mode); err != nil {
+		return err
+	}
+	if err := deferSaves(store); err != nil {
+		store = nil
+		return err
+	}
+	return nil
 }
 
 func openMode(s string) (registry.OpenMode, error) {
@@ -155,7 +161,7 @@ func guard(fn func() (int32, error)) int32 {
 	if err != nil {
 		return fail(codeOf(err), err)
 	}
-	slot = [2]uint32{resultPointer(), uint32(len(output))}
+	slot = [3]uint32{resultPointer(), uint32(len(output)), resultFlags()}
 	return n
 }
 
@@ -177,7 +183,7 @@ func codeOf(err error) int32 {
 
 func fail(code int32, err error) int32 {
 	output = append(output[:0], err.Error()...)
-	slot = [2]uint32{resultPointer(), uint32(len(output))}
+	slot = [3]uint32{resultPointer(), uint32(len(output)), resultFlags()}
 	return code
 }
 

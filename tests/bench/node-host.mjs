@@ -81,7 +81,7 @@ export function sameCounts(a, b) {
 
 /**
  * test1 on the Node host: start-up, the phases, save and load; the figures in the Go hosts'
- * JSON shape (host/cmd/regwasm/bench.go's hostResults).
+ * JSON shape (host/cmd/regwasm/internal/bench's HostResults).
  * @param {{wasm: string, options: import('../web/bench-workload.mjs').Options, logSync: string, onPhase?: (p: any) => void}} o
  */
 export async function benchNode({ wasm, options, logSync, onPhase }) {

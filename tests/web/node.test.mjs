@@ -75,7 +75,7 @@ test('hello, config and stats answer the JSON of ABI.md', async () => {
   assert.equal(config['max URL length'], 1024);
   assert.equal(config['machine guid'], hello.machine_guid);
   const stats = await reg.stats();
-  assert.deepEqual(Object.keys(stats.storage ?? {}).sort(), ['generation', 'last_save', 'log_bytes', 'log_records', 'mode', 'saved_seq', 'seq', 'snapshot']);
+  assert.deepEqual(Object.keys(stats.storage ?? {}).sort(), ['generation', 'last_save', 'log_bytes', 'log_records', 'mode', 'saved_seq', 'seq', 'snapshot', 'unsaved']);
   assert.equal(stats.storage?.snapshot, 'registry.db.1', 'a new registry starts with its empty snapshot');
   await reg.close();
 });

@@ -2,117 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"runtime/debug"
-	"slices"
+	"log/slog"
+	"net/http"
 	"strings"
-	"time"
 
+	"github.com/regwasm/regwasm/host"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/bench"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"github.com/regwasm/regwasm/registry/test1"
 )
 
-// benchReport is what `regwasm bench` measured on the Go hosts. --json writes it; `regwasm
-// bench report` merges it with the JS hosts' (tests/web/bench.mjs --json) into BENCHMARKS.md.
-type benchReport struct {
-	Date      string         `json:"date"`
-	Command   string         `json:"command"`
-	GoVersion string         `json:"go_version"`
-	Machine   machineInfo    `json:"machine"`
-	Options   benchOptions   `json:"options"`
-	Hosts     []*hostResults `json:"hosts"`
-	SyncProbe *syncProbe     `json:"sync_probe,omitempty"`
-	HTTP      *httpResult    `json:"http,omitempty"`
-}
-
-// benchOptions are the workload's options (the same names in the JS hosts' JSON).
-type benchOptions struct {
-	Persons  int    `json:"persons"`
-	Machines int    `json:"machines"`
-	Batch    int    `json:"batch"`
-	Rounds   int    `json:"rounds"`
-	Seed     uint32 `json:"seed"`
-	LogSync  string `json:"log_sync"` // the "log sync" setting every host runs with
-}
-
-// hostResults are one host's figures, Go or JS (tests/web/bench.mjs writes the same fields).
-type hostResults struct {
-	Host    string        `json:"host"`    // native, wazero, node or chromium
-	Storage string        `json:"storage"` // what the timings include
-	Options benchOptions  `json:"options"`
-	Phases  []phaseResult `json:"phases"`
-	// RunsPerSecond, when the host ran more than once (--native-runs), holds each run's
-	// req/s per phase; Phases then has each phase's median, the rest is the last run's.
-	RunsPerSecond [][]float64 `json:"runs_per_second,omitempty"`
-	Counts        benchCounts `json:"counts"`
-	// BytesPerPersonURL is the tables' memory (Counts.Bytes) over the person-URL links.
-	BytesPerPersonURL float64 `json:"bytes_per_person_url"`
-	// RSSEnd is the resident memory after the last phase, PeakRSS the most over the host's
-	// run, save and load included; MemoryNote says whose (this process, a renderer...).
-	RSSEnd          uint64 `json:"rss_end"`
-	PeakRSS         uint64 `json:"peak_rss"`
-	PeakRSSIsolated bool   `json:"peak_rss_isolated"` // false: the peak may be an earlier host's
-	MemoryNote      string `json:"memory_note"`
-	// WasmMemoryEnd (module hosts) is the instance's linear memory after the last phase: it
-	// grows and never shrinks, so it is also the most the registry needed.
-	WasmMemoryEnd uint64 `json:"wasm_memory_end,omitempty"`
-	// Native only: the Go heap in use after the last phase, and live after a final collection.
-	HeapInuseEnd     uint64  `json:"heap_inuse_end,omitempty"`
-	HeapAllocAfterGC uint64  `json:"heap_alloc_after_gc,omitempty"`
-	SaveSeconds      float64 `json:"save_seconds"`
-	SnapshotBytes    int64   `json:"snapshot_bytes"`
-	LoadSeconds      float64 `json:"load_seconds"`
-	LoadNote         string  `json:"load_note,omitempty"`
-	// Native only: encoding the snapshot and decoding it into a new registry, in memory.
-	EncodeSeconds float64 `json:"snapshot_encode_seconds,omitempty"`
-	DecodeSeconds float64 `json:"snapshot_decode_seconds,omitempty"`
-	// Start-up of the module hosts: cold and warm totals to an open, empty registry, their
-	// compile and open parts, and StartNote saying what cold and warm mean on this host.
-	ColdStartSeconds   float64 `json:"cold_start_seconds,omitempty"`
-	WarmStartSeconds   float64 `json:"warm_start_seconds,omitempty"`
-	CompileColdSeconds float64 `json:"compile_cold_seconds,omitempty"`
-	CompileWarmSeconds float64 `json:"compile_warm_seconds,omitempty"`
-	OpenSeconds        float64 `json:"open_seconds,omitempty"`
-	StartNote          string  `json:"start_note,omitempty"`
-	TotalSeconds       float64 `json:"total_seconds"`
-	// LoadAverage is the machine's 1-minute load average when the host finished: at or above
-	// the core count, other work competed with the benchmark.
-	LoadAverage float64 `json:"load_average"`
-}
-
-type phaseResult struct {
-	Name      string  `json:"name"`
-	Requests  int     `json:"requests"`
-	Batches   int     `json:"batches"`
-	Seconds   float64 `json:"seconds"`
-	PerSecond float64 `json:"per_second"`
-}
-
-// benchCounts are the registry's counters after the run (the module's stats JSON).
-type benchCounts struct {
-	Persons     uint64 `json:"persons"`
-	Machines    uint64 `json:"machines"`
-	URLs        uint64 `json:"urls"`
-	Accesses    uint64 `json:"accesses"`
-	PersonURLs  uint64 `json:"person_urls"`
-	MachineURLs uint64 `json:"machine_urls"`
-	Bytes       uint64 `json:"bytes"`
-}
-
-// benchTarget is one host under test.
-type benchTarget interface {
-	handler() test1.Handler
-	// storage says what the timings include besides the registry core.
-	storage() string
-	counts() (benchCounts, error)
-	// saveLoad writes a snapshot and loads it back, timing both.
-	saveLoad(r *hostResults) error
-	close() error
-}
-
+// runBench is `regwasm bench`: its flags, then the harness (package bench), then the
+// figures printed and written where asked.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "report" {
 		return runBenchReport(args[1:], stdout, stderr)
@@ -143,182 +46,90 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *persons <= 0 || *machines <= 0 || *batch <= 0 || *rounds <= 0 || *nativeRuns <= 0 || *seed > 1<<32-1 {
 		return usageError("--persons, --machines, --batch, --rounds and --native-runs must be positive, --seed 32 bits")
 	}
-	var hosts []string
+	o := bench.Options{
+		Workload:   bench.Workload{Persons: *persons, Machines: *machines, Batch: *batch, Rounds: *rounds, Seed: uint32(*seed), LogSync: *logSync},
+		NativeRuns: *nativeRuns, HTTP: *httpBench, NewServer: benchServer,
+		Command: strings.Join(append([]string{"regwasm bench"}, args...), " "),
+		Out:     stdout, PhaseLines: !isTerminal(stdout),
+		Progress: func(label string, total int64) bench.Meter {
+			return meter{newProgress(stdout, label, total, func(n int64) string { return human.Count(uint64(n)) })}
+		},
+	}
 	switch *hostSel {
 	case "native", "wazero":
-		hosts = []string{*hostSel}
+		o.Hosts = []string{*hostSel}
 	case "both":
-		hosts = []string{"native", "wazero"}
+		o.Hosts = []string{"native", "wazero"}
 	default:
 		return usageError("--host must be native, wazero or both, not %q", *hostSel)
 	}
-	rep := &benchReport{Date: time.Now().UTC().Format(time.RFC3339), Command: strings.Join(append([]string{"regwasm bench"}, args...), " "),
-		GoVersion: runtime.Version(), Machine: readMachineInfo(),
-		Options: benchOptions{Persons: *persons, Machines: *machines, Batch: *batch, Rounds: *rounds, Seed: uint32(*seed), LogSync: *logSync}}
-	for _, h := range hosts {
-		runs := 1
-		if h == "native" {
-			runs = *nativeRuns
-		}
-		var res []*hostResults
-		for range runs {
-			r, err := benchHost(ctx, h, rep.Options, stdout)
-			if err != nil {
-				return fmt.Errorf("%s: %w", h, err)
-			}
-			res = append(res, r)
-		}
-		rep.Hosts = append(rep.Hosts, medianPhases(res))
-	}
-	if rep.SyncProbe, err = probeSync(os.TempDir(), rep.Hosts); err != nil {
+	rep, err := bench.Run(ctx, o)
+	if err != nil {
 		return err
 	}
-	if *httpBench {
-		if rep.HTTP, err = benchHTTP(ctx, stdout); err != nil {
-			return fmt.Errorf("http: %w", err)
-		}
-	}
-	if err := checkCounts(rep.Hosts); err != nil {
-		return err
-	}
-	printBench(stdout, rep)
+	rep.Print(stdout)
 	if *svgFile != "" {
-		if err := writeBenchSVG(*svgFile, rep.Hosts); err != nil {
+		if err := rep.WriteSVG(*svgFile); err != nil {
 			return err
 		}
 	}
 	if *jsonFile != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(*jsonFile, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
+		return rep.WriteJSON(*jsonFile)
 	}
 	return nil
 }
 
-// benchHost runs test1 on one host. Hosts run one after the other in the same process, so
-// their figures compare side by side; memory is returned to the system in between.
-func benchHost(ctx context.Context, name string, o benchOptions, stdout io.Writer) (*hostResults, error) {
-	runtime.GC()
-	debug.FreeOSMemory()
-	res := &hostResults{Host: name, Options: o, PeakRSSIsolated: resetPeakRSS(), MemoryNote: "this process (VmRSS, VmHWM)"}
-	t0 := time.Now()
-	var (
-		target benchTarget
-		err    error
-	)
-	switch name {
-	case "native":
-		target, err = newNativeTarget(o.Persons, o.LogSync)
-	case "wazero":
-		target, err = newWazeroTarget(ctx, res, o.LogSync)
+// meter shows a bench run on the command's progress bar.
+type meter struct{ p *progress }
+
+func (m meter) Set(done int64) { m.p.set(done) }
+func (m meter) Finish()        { m.p.finish() }
+
+// runBenchReport is `regwasm bench report`.
+func runBenchReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench report", stderr)
+	var f bench.ReportFiles
+	fs.StringVar(&f.Go, "go", "", "the Go hosts' JSON (regwasm bench --json)")
+	fs.StringVar(&f.JS, "js", "", "the JS hosts' JSON (node tests/web/bench.mjs --json); optional")
+	fs.StringVar(&f.MD, "md", "BENCHMARKS.md", "the markdown file to write")
+	fs.StringVar(&f.SVG, "svg", "docs/bench.svg", "the chart to write (linked from the markdown)")
+	fs.StringVar(&f.Wasm, "wasm", "host/registry.wasm", "the module whose size is reported")
+	fs.StringVar(&f.Dist, "dist", "dist", "the JS bundle directory whose sizes are reported")
+	fs.StringVar(&f.WasmOpt, "wasm-opt", "", "tests/bench/wasm-opt-ab.mjs's JSON (the wasm-opt A/B); optional")
+	fs.StringVar(&f.Node, "node", "", "tests/web/bench-node.mjs's JSON (the Node host's calls); optional")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
 	}
+	if len(rest) > 0 || f.Go == "" {
+		return usageError("bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]")
+	}
+	return bench.WriteReport(f, strings.Join(append([]string{"regwasm bench report"}, args...), " "), stdout)
+}
+
+// benchServer is regwasm serve's handler over a new registry in dir, for bench --http.
+func benchServer(ctx context.Context, dir, conf string) (bench.Server, error) {
+	reg, err := openRegistry(ctx, dir, host.WithBackgroundSaves())
 	if err != nil {
 		return nil, err
 	}
-	defer target.close()
-	if res.Storage = target.storage(); res.Storage == "" {
-		return nil, fmt.Errorf("the host does not say what it runs")
+	if _, err := reg.reg.Configure(ctx, conf); err != nil {
+		_ = reg.close(ctx)
+		return nil, err
 	}
-	total := int64(test1.Options{Persons: o.Persons, Rounds: o.Rounds}.Requests())
-	bar := newProgress(stdout, fmt.Sprintf("%-6s", name), total, func(n int64) string { return humanCount(uint64(n)) })
-	var done, finished int64
-	h := target.handler()
-	counted := func(batch []byte) ([]byte, error) {
-		out, err := h(batch)
-		// A phase's last batch may be short: the count is made exact at the phase's end.
-		done = min(done+int64(o.Batch), total)
-		bar.set(done)
-		return out, err
-	}
-	phases, err := test1.Run(counted, test1.Options{Persons: o.Persons, Machines: o.Machines, Batch: o.Batch,
-		Rounds: o.Rounds, Seed: o.Seed}, func(p test1.Phase) {
-		finished += int64(p.Requests)
-		done = finished
-		bar.set(done)
-		if !bar.tty {
-			fmt.Fprintf(stdout, "%-6s %-14s %10.0f req/s\n", name, p.Name, p.PerSecond())
-		}
-	})
-	bar.finish()
+	s, err := newServer(ctx, reg, "", slog.New(slog.DiscardHandler))
 	if err != nil {
-		return nil, err
+		_ = reg.close(ctx)
+		return nil, fmt.Errorf("starting the server: %w", err)
 	}
-	res.RSSEnd = currentRSS()
-	if w, ok := target.(*wazeroTarget); ok {
-		st, err := w.reg.Stats(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res.WasmMemoryEnd = st.ModuleMemory
-	}
-	if name == "native" {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		res.HeapInuseEnd = ms.HeapInuse
-	}
-	for _, p := range phases {
-		res.Phases = append(res.Phases, phaseResult{Name: p.Name, Requests: p.Requests, Batches: p.Batches,
-			Seconds: p.Elapsed.Seconds(), PerSecond: p.PerSecond()})
-	}
-	if res.Counts, err = target.counts(); err != nil {
-		return nil, err
-	}
-	if res.Counts.PersonURLs > 0 {
-		res.BytesPerPersonURL = float64(res.Counts.Bytes) / float64(res.Counts.PersonURLs)
-	}
-	if err := target.saveLoad(res); err != nil {
-		return nil, err
-	}
-	if name == "native" {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		res.HeapAllocAfterGC = ms.HeapAlloc
-	}
-	res.PeakRSS = peakRSS()
-	res.TotalSeconds = time.Since(t0).Seconds()
-	res.LoadAverage = loadAverage()
-	return res, nil
+	return &benchServed{s: s, h: s.handler()}, nil
 }
 
-// logSyncConf is the netdata.conf text every host is configured with (op configure): the
-// log sync setting, and no saves between requests (netdata's test1 saved only at its end;
-// the default, a save every 1M changes, would put ~24 saves inside the timed phases).
-func logSyncConf(logSync string) string {
-	return "[registry]\n\tlog sync = " + logSync + "\n\tregistry save db every new entries = 0\n"
+type benchServed struct {
+	s *server
+	h http.Handler
 }
 
-// medianPhases merges runs of one host: each phase's req/s is its median over the runs (the
-// upper middle one for an even count), every other figure the last run's.
-//
-// # Notes
-//
-// On a shared 2-vCPU machine one phase's rate moves 20-30% from run to run (the host's memory
-// behind the guest's first touches, other guests): the native target, short to run, is run
-// more than once by ./build.sh bench, so that its figures, the baseline of every ratio, are
-// not one run's luck. Each run's figures stay in RunsPerSecond.
-func medianPhases(runs []*hostResults) *hostResults {
-	last := runs[len(runs)-1]
-	if len(runs) == 1 {
-		return last
-	}
-	for _, r := range runs {
-		per := make([]float64, len(r.Phases))
-		for i, p := range r.Phases {
-			per[i] = p.PerSecond
-		}
-		last.RunsPerSecond = append(last.RunsPerSecond, per)
-	}
-	for i := range last.Phases {
-		rates := make([]float64, len(runs))
-		for k, per := range last.RunsPerSecond {
-			rates[k] = per[i]
-		}
-		slices.Sort(rates)
-		p := &last.Phases[i]
-		p.PerSecond = rates[len(rates)/2]
-		p.Seconds = float64(p.Requests) / p.PerSecond
-	}
-	return last
-}
+func (b *benchServed) Handler() http.Handler          { return b.h }
+func (b *benchServed) Save(ctx context.Context) error { return b.s.reg.save(ctx) }
+func (b *benchServed) Close() error                   { return b.s.reg.close(context.Background()) }

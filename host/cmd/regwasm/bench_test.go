@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/bench"
 )
 
 // TestBenchSmoke runs test1 at 1/500 size on both Go hosts: both must end with the counts the
@@ -24,7 +26,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	var rep benchReport
+	var rep bench.Report
 	b, err := os.ReadFile(jsonFile)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +40,7 @@ func TestBenchSmoke(t *testing.T) {
 	if rep.Machine.Cores <= 0 || rep.Machine.CPU == "" || rep.SyncProbe == nil || rep.SyncProbe.MedianSecond <= 0 {
 		t.Fatalf("machine %+v, sync probe %+v", rep.Machine, rep.SyncProbe)
 	}
-	if rep.HTTP == nil || len(rep.HTTP.Runs) != 2 || rep.HTTP.Runs[0].PerSecond <= 0 || rep.HTTP.Runs[1].Requests == 0 {
+	if rep.HTTP == nil || len(rep.HTTP.Runs) != 3 || rep.HTTP.Runs[0].PerSecond <= 0 || rep.HTTP.Runs[1].Requests == 0 || rep.HTTP.Runs[2].Requests == 0 {
 		t.Fatalf("http %+v", rep.HTTP)
 	}
 	for _, h := range rep.Hosts {
@@ -62,6 +64,9 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	n, z := rep.Hosts[0], rep.Hosts[1]
+	if s := z.HTTPSave; s == nil || s.RestartSeconds <= 0 || s.SaveSeconds <= 0 || s.During.Requests == 0 || s.SaveError != "" || n.RestartSeconds <= 0 {
+		t.Fatalf("restart and HTTP while saving: %+v (native restart %v)", z.HTTPSave, n.RestartSeconds)
+	}
 	if n.HeapInuseEnd == 0 || n.HeapAllocAfterGC == 0 || n.EncodeSeconds <= 0 || n.DecodeSeconds <= 0 || z.ColdStartSeconds <= z.CompileColdSeconds || z.WarmStartSeconds <= 0 || z.OpenSeconds <= 0 ||
 		z.WasmMemoryEnd < z.Counts.Bytes || n.WasmMemoryEnd != 0 {
 		t.Fatalf("native heap %d/%d, wazero start %+v", n.HeapInuseEnd, n.HeapAllocAfterGC, z)
@@ -69,10 +74,12 @@ func TestBenchSmoke(t *testing.T) {
 	// The same requests on the same core: the module's registry is the native one, snapshot
 	// bytes included (snapshots are deterministic up to the person GUIDs, which are random but
 	// of one length).
-	if err := sameCounts("native vs wazero", n.Counts, z.Counts); err != nil || n.Counts.Bytes != z.Counts.Bytes || n.SnapshotBytes != z.SnapshotBytes {
-		t.Fatalf("%v; bytes %d/%d, snapshot %d/%d", err, n.Counts.Bytes, z.Counts.Bytes, n.SnapshotBytes, z.SnapshotBytes)
+	if n.Counts != z.Counts || n.SnapshotBytes != z.SnapshotBytes {
+		t.Fatalf("native %+v, wazero %+v; snapshot %d/%d", n.Counts, z.Counts, n.SnapshotBytes, z.SnapshotBytes)
 	}
-	checkSVG(t, svgFile, 2*15)
+	if b, err := os.ReadFile(svgFile); err != nil || xml.Unmarshal(b, new(struct{})) != nil {
+		t.Fatalf("chart: %v", err)
+	}
 }
 
 func TestBenchRejectsBadFlags(t *testing.T) {
@@ -80,60 +87,6 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"report"}, {"report", "--go"}} {
 		if rc, out := runCmd(t, append([]string{"bench"}, args...)...); rc != 2 {
 			t.Errorf("bench %v: exit %d\n%s", args, rc, out)
-		}
-	}
-}
-
-// checkSVG parses the chart as XML and counts its bars.
-func checkSVG(t *testing.T, path string, bars int) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := xml.NewDecoder(f)
-	rects := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
-			for _, a := range se.Attr {
-				if a.Name.Local == "height" && a.Value != "100%" && a.Value != "12" {
-					rects++
-				}
-			}
-		}
-	}
-	if rects != bars {
-		t.Fatalf("%d bars in the chart, want %d", rects, bars)
-	}
-}
-
-func TestBarChart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.svg")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = writeBarChart(f, "a <title> & more", []string{"p1", "p<2>", "p3"}, []chartSeries{
-		{Name: "native", Color: "#000", Values: []float64{10, 20, 30}},
-		{Name: "wazero", Color: "#f00", Scale: "1K persons", Values: []float64{5, 0, 15}}, // 0: not measured, no bar
-	})
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkSVG(t, path, 5)
-	b, _ := os.ReadFile(path)
-	if !strings.Contains(string(b), "wazero (1K persons)") {
-		t.Error("the legend lacks the series' scale")
-	}
-	for v, want := range map[float64]float64{0: 1, 7: 10, 30: 50, 101: 200, 2400: 2500, 5.25e6: 1e7} {
-		if got := niceCeil(v); got != want {
-			t.Errorf("niceCeil(%v) = %v, want %v", v, got, want)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/bench"
 )
 
 // Persons of the netdata files the tests write.
@@ -177,7 +179,7 @@ func statsOf(t *testing.T, dir string) string {
 		t.Fatalf("stats: %d %s", rc, out)
 	}
 	var v struct {
-		Stats benchCounts `json:"stats"`
+		Stats bench.Counts `json:"stats"`
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)

@@ -195,7 +195,7 @@ func writeRegistryMetrics(p *promWriter, st host.Stats) {
 		{"regwasm_table_budget_bytes", "the tables' memory budget: past it, new persons, machines and URLs are refused (507)", st.Budget},
 		{"regwasm_module_memory_bytes", "the module's linear memory (it grows and never shrinks)", st.ModuleMemory},
 		{"regwasm_log_records", "changes in the change log since the last snapshot", st.Storage.LogRecords},
-		{"regwasm_unsaved_changes", "changes not in a snapshot yet", st.Storage.Seq - min(st.Storage.SavedSeq, st.Storage.Seq)},
+		{"regwasm_unsaved_changes", "changes not in a snapshot yet", st.Storage.Unsaved},
 	} {
 		p.gauge(g.name, g.help, float64(g.v))
 	}

@@ -82,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg, err := openRegistry(ctx, dir, host.WithLogger(log))
+	reg, err := openRegistry(ctx, dir, host.WithLogger(log), host.WithBackgroundSaves())
 	if err != nil {
 		return err
 	}
@@ -295,11 +295,10 @@ func (s *server) saveIfChanged(ctx context.Context) error {
 	}
 	var st struct {
 		Storage struct {
-			Seq      uint64 `json:"seq"`
-			SavedSeq uint64 `json:"saved_seq"`
+			Unsaved uint64 `json:"unsaved"`
 		} `json:"storage"`
 	}
-	if err := json.Unmarshal(ans.body, &st); err == nil && st.Storage.Seq == st.Storage.SavedSeq {
+	if err := json.Unmarshal(ans.body, &st); err == nil && st.Storage.Unsaved == 0 {
 		return nil
 	}
 	return s.save(ctx)

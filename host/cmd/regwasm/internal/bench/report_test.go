@@ -1,6 +1,7 @@
-package main
+package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,9 +11,9 @@ import (
 )
 
 // fakeHost is a host's result at the given scale, every phase at rate req/s.
-func fakeHost(name string, o benchOptions, rate float64) *hostResults {
-	h := &hostResults{Host: name, Storage: name + " storage", Options: o, MemoryNote: name + " memory", PeakRSSIsolated: true,
-		Counts: benchCounts{Persons: uint64(o.Persons), Machines: uint64(2 * o.Machines), URLs: 402_000, Accesses: 25_000_000,
+func fakeHost(name string, o Workload, rate float64) *HostResults {
+	h := &HostResults{Host: name, Storage: name + " storage", Options: o, MemoryNote: name + " memory", PeakRSSIsolated: true,
+		Counts: Counts{Persons: uint64(o.Persons), Machines: uint64(2 * o.Machines), URLs: 402_000, Accesses: 25_000_000,
 			PersonURLs: 24_000_000, MachineURLs: 422_000, Bytes: 800 << 20},
 		BytesPerPersonURL: 35, RSSEnd: 900 << 20, PeakRSS: 1200 << 20, SaveSeconds: 2, SnapshotBytes: 350e6, LoadSeconds: 4,
 		LoadNote: name + " load", TotalSeconds: 60, LoadAverage: 1.5}
@@ -25,12 +26,19 @@ func fakeHost(name string, o benchOptions, rate float64) *hostResults {
 		names = append(names, "mixed "+strconv.Itoa(i+1))
 	}
 	for _, n := range names {
-		h.Phases = append(h.Phases, phaseResult{Name: n, Requests: o.Persons, Batches: o.Persons / o.Batch, Seconds: float64(o.Persons) / rate, PerSecond: rate})
+		h.Phases = append(h.Phases, PhaseResult{Name: n, Requests: o.Persons, Batches: o.Persons / o.Batch, Seconds: float64(o.Persons) / rate, PerSecond: rate})
 	}
 	return h
 }
 
-func writeReports(t *testing.T, dir string, goRep *benchReport, js *jsReport) (string, string) {
+// writeReport runs WriteReport and returns what it printed.
+func writeReport(f ReportFiles) (string, error) {
+	var out bytes.Buffer
+	err := WriteReport(f, "regwasm bench report --go "+f.Go, &out)
+	return out.String(), err
+}
+
+func writeReports(t *testing.T, dir string, goRep *Report, js *jsReport) (string, string) {
 	t.Helper()
 	goFile, jsFile := filepath.Join(dir, "go.json"), filepath.Join(dir, "js.json")
 	for f, v := range map[string]any{goFile: goRep, jsFile: js} {
@@ -46,15 +54,15 @@ func writeReports(t *testing.T, dir string, goRep *benchReport, js *jsReport) (s
 // host in every table, targets judged, the chart linked and drawn.
 func TestBenchReport(t *testing.T) {
 	dir := t.TempDir()
-	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 9 + 1, Seed: 1, LogSync: "save"}
-	goRep := &benchReport{Date: "2026-11-22T00:00:00Z", Command: "regwasm bench --full", GoVersion: "go1.26.8", Machine: machineInfo{CPU: "Test CPU", Cores: 2, RAMBytes: 8 << 30},
-		Options: full, Hosts: []*hostResults{fakeHost("native", full, 800e3), fakeHost("wazero", full, 300e3)},
-		SyncProbe: &syncProbe{Bytes: 110_000, Samples: 40, MedianSecond: 0.005, P90Seconds: 0.008},
-		HTTP:      &httpResult{Runs: []httpRun{{LogSync: "always", Clients: 16, Requests: 100, PerSecond: 3000, P50Seconds: 0.004}}}}
+	full := Workload{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 9 + 1, Seed: 1, LogSync: "save"}
+	goRep := &Report{Date: "2026-11-22T00:00:00Z", Command: "regwasm bench --full", GoVersion: "go1.26.8", Machine: MachineInfo{CPU: "Test CPU", Cores: 2, RAMBytes: 8 << 30},
+		Options: full, Hosts: []*HostResults{fakeHost("native", full, 800e3), fakeHost("wazero", full, 300e3)},
+		SyncProbe: &SyncProbe{Bytes: 110_000, Samples: 40, MedianSecond: 0.005, P90Seconds: 0.008},
+		HTTP:      &HTTPResult{Runs: []HTTPRun{{LogSync: "always", Clients: 16, Requests: 100, PerSecond: 3000, P50Seconds: 0.004}}}}
 	goRep.Hosts[1].SnapshotBytes = 450e6 // a miss
 	goRep.Hosts[0].EncodeSeconds, goRep.Hosts[0].DecodeSeconds = 1.25, 1.5
 	js := &jsReport{Date: "x", Command: "node tests/web/bench.mjs --full", NodeVersion: "v20", ChromiumVersion: "Chromium 156", Options: full,
-		Hosts: []*hostResults{fakeHost("chromium", full, 500e3), fakeHost("node", full, 450e3)}, Notes: []string{"a JS note"}}
+		Hosts: []*HostResults{fakeHost("chromium", full, 500e3), fakeHost("node", full, 450e3)}, Notes: []string{"a JS note"}}
 	// A wasm file and a dist directory to size.
 	wasm := filepath.Join(dir, "registry.wasm")
 	os.WriteFile(wasm, make([]byte, 5000), 0o644)
@@ -63,9 +71,9 @@ func TestBenchReport(t *testing.T) {
 	os.WriteFile(filepath.Join(dist, "browser.js"), []byte(strings.Repeat("let a = 1;\n", 100)), 0o644)
 	goFile, jsFile := writeReports(t, dir, goRep, js)
 	md, svg := filepath.Join(dir, "BENCHMARKS.md"), filepath.Join(dir, "docs", "bench.svg")
-	rc, out := runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", svg, "--wasm", wasm, "--dist", dist)
-	if rc != 0 {
-		t.Fatalf("report: exit %d\n%s", rc, out)
+	out, err := writeReport(ReportFiles{Go: goFile, JS: jsFile, MD: md, SVG: svg, Wasm: wasm, Dist: dist})
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
 	}
 	b, err := os.ReadFile(md)
 	if err != nil {
@@ -91,9 +99,9 @@ func TestBenchReport(t *testing.T) {
 	os.Remove(md)
 	js.Hosts[0].Counts.PersonURLs++
 	goFile, jsFile = writeReports(t, dir, goRep, js)
-	rc, out = runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", svg, "--wasm", wasm, "--dist", dist)
-	if rc != 1 || !strings.Contains(out, "disagree") || !strings.Contains(out, "chromium") {
-		t.Fatalf("disagreeing counts: exit %d\n%s", rc, out)
+	_, err = writeReport(ReportFiles{Go: goFile, JS: jsFile, MD: md, SVG: svg, Wasm: wasm, Dist: dist})
+	if err == nil || !strings.Contains(err.Error(), "disagree") || !strings.Contains(err.Error(), "chromium") {
+		t.Fatalf("disagreeing counts: %v", err)
 	}
 	if _, err := os.Stat(md); err == nil {
 		t.Fatal("BENCHMARKS.md written despite the disagreement")
@@ -104,17 +112,17 @@ func TestBenchReport(t *testing.T) {
 // to native and without size-dependent verdicts.
 func TestBenchReportScales(t *testing.T) {
 	dir := t.TempDir()
-	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
-	small := benchOptions{Persons: 200_000, Machines: 40_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
-	goRep := &benchReport{Options: full, Hosts: []*hostResults{fakeHost("native", full, 800e3)}}
-	js := &jsReport{Options: small, Hosts: []*hostResults{fakeHost("node", small, 400e3)}}
+	full := Workload{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	small := Workload{Persons: 200_000, Machines: 40_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	goRep := &Report{Options: full, Hosts: []*HostResults{fakeHost("native", full, 800e3)}}
+	js := &jsReport{Options: small, Hosts: []*HostResults{fakeHost("node", small, 400e3)}}
 	goFile, jsFile := writeReports(t, dir, goRep, js)
 	md := filepath.Join(dir, "B.md")
 	wasm := filepath.Join(dir, "m.wasm")
 	os.WriteFile(wasm, []byte{0, 'a', 's', 'm'}, 0o644)
-	rc, out := runCmd(t, "bench", "report", "--go", goFile, "--js", jsFile, "--md", md, "--svg", filepath.Join(dir, "c.svg"), "--wasm", wasm, "--dist", filepath.Join(dir, "none"))
-	if rc != 0 {
-		t.Fatalf("exit %d\n%s", rc, out)
+	out, err := writeReport(ReportFiles{Go: goFile, JS: jsFile, MD: md, SVG: filepath.Join(dir, "c.svg"), Wasm: wasm, Dist: filepath.Join(dir, "none")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 	b, _ := os.ReadFile(md)
 	text := string(b)
@@ -131,8 +139,8 @@ func TestBenchReportScales(t *testing.T) {
 
 // Runs of one host merge into each phase's median, the runs kept; the report says so.
 func TestMedianPhases(t *testing.T) {
-	full := benchOptions{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
-	runs := []*hostResults{fakeHost("native", full, 900e3), fakeHost("native", full, 720e3), fakeHost("native", full, 750e3)}
+	full := Workload{Persons: 1_000_000, Machines: 200_000, Batch: 1000, Rounds: 10, Seed: 1, LogSync: "save"}
+	runs := []*HostResults{fakeHost("native", full, 900e3), fakeHost("native", full, 720e3), fakeHost("native", full, 750e3)}
 	runs[0].Phases[7].PerSecond = 600e3 // one slow phase in the first run
 	m := medianPhases(runs)
 	if m != runs[2] || len(m.RunsPerSecond) != 3 || m.RunsPerSecond[1][0] != 720e3 {
@@ -147,7 +155,7 @@ func TestMedianPhases(t *testing.T) {
 			t.Fatalf("phase %d: %.0f req/s in %.3f s, want the median %.0f", i, p.PerSecond, p.Seconds, want)
 		}
 	}
-	r := &mergedReport{Hosts: []*hostResults{m}}
+	r := &mergedReport{Hosts: []*HostResults{m}}
 	row := r.targets()[0]
 	if !strings.Contains(row.figure, "720K (mixed 3; fastest 750K; per phase the median of 3 runs, whose slowest were 600K, 720K, 750K)") || row.mark != markPass {
 		t.Fatalf("target row %+v", row)

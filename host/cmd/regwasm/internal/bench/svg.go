@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // chartSeries is one host's request rate per phase.
@@ -49,7 +51,7 @@ func writeBarChart(w io.Writer, title string, phases []string, series []chartSer
 		v := scaleTop * float64(i) / 5
 		y := top + height - height*float64(i)/5
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#ddd"/>`+"\n", left, y, width-right, y)
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y+4, humanCount(uint64(v)))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y+4, human.Count(uint64(v)))
 	}
 	fmt.Fprintf(&b, `<text x="14" y="%.0f" transform="rotate(-90 14 %.0f)" text-anchor="middle">requests / s</text>`+"\n", top+height/2, top+height/2)
 	barWidth := (groupWidth - 12) / float64(max(len(series), 1))

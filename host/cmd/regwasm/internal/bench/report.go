@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/regwasm/regwasm/registry/test1"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // jsReport is what tests/web/bench.mjs --json writes: the JS hosts' figures in the same shape.
@@ -20,19 +22,21 @@ type jsReport struct {
 	Command         string         `json:"command"`
 	NodeVersion     string         `json:"node_version"`
 	ChromiumVersion string         `json:"chromium_version"`
-	Options         benchOptions   `json:"options"`
-	Hosts           []*hostResults `json:"hosts"`
+	Options         Workload       `json:"options"`
+	Hosts           []*HostResults `json:"hosts"`
 	Notes           []string       `json:"notes"`
 }
 
 // mergedReport is everything BENCHMARKS.md shows.
 type mergedReport struct {
-	Go        *benchReport
+	Go        *Report
 	ReportCmd string    // the command that writes the report
 	JS        *jsReport // nil when only the Go hosts ran
-	Hosts     []*hostResults
+	Hosts     []*HostResults
 	Sizes     []fileSize
 	SVGLink   string // the chart, relative to the markdown file
+	WasmOpt   *WasmOptAB
+	Node      *NodeCalls
 }
 
 // fileSize is one shipped file's size, raw and gzip -9.
@@ -45,56 +49,130 @@ type fileSize struct {
 // hostOrder is the order of hosts in tables and charts.
 var hostOrder = []string{"native", "wazero", "node", "chromium"}
 
-func runBenchReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench report", stderr)
-	goFile := fs.String("go", "", "the Go hosts' JSON (regwasm bench --json)")
-	jsFile := fs.String("js", "", "the JS hosts' JSON (node tests/web/bench.mjs --json); optional")
-	mdFile := fs.String("md", "BENCHMARKS.md", "the markdown file to write")
-	svgFile := fs.String("svg", "docs/bench.svg", "the chart to write (linked from the markdown)")
-	wasmFile := fs.String("wasm", "host/registry.wasm", "the module whose size is reported")
-	distDir := fs.String("dist", "dist", "the JS bundle directory whose sizes are reported")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+// ReportFiles are what WriteReport reads and writes.
+type ReportFiles struct {
+	Go   string // the Go hosts' JSON (regwasm bench --json)
+	JS   string // the JS hosts' JSON (node tests/web/bench.mjs --json); "" for none
+	MD   string // the markdown file to write
+	SVG  string // the chart to write (linked from the markdown); "" for none
+	Wasm string // the module whose size is reported
+	Dist string // the JS bundle directory whose sizes are reported
+	// WasmOpt is tests/bench/wasm-opt-ab.mjs's JSON: test1 with the module as Go builds it and
+	// as binaryen's wasm-opt optimizes it; "" for none.
+	WasmOpt string
+	// Node is tests/web/bench-node.mjs's JSON: the Node host's calls and event-loop lag; ""
+	// for none.
+	Node string
+}
+
+// NodeCalls is what tests/web/bench-node.mjs measured.
+type NodeCalls struct {
+	N     int    `json:"n"`
+	Batch int    `json:"batch"`
+	Runs  int    `json:"runs"`
+	Node  string `json:"node"`
+	CPUs  int    `json:"cpus"`
+	Load  struct {
+		Before float64 `json:"before"`
+		After  float64 `json:"after"`
+	} `json:"load"`
+	Rows []struct {
+		Engine  string   `json:"engine"`
+		Storage string   `json:"storage"`
+		Phase   string   `json:"phase"`
+		Rate    *float64 `json:"rate"`
+		Ms      float64  `json:"ms"`
+		LagP99  float64  `json:"lagP99"`
+		LagMax  float64  `json:"lagMax"`
+	} `json:"rows"`
+}
+
+// WasmOptAB is what tests/bench/wasm-opt-ab.mjs measured.
+type WasmOptAB struct {
+	Tool         string               `json:"tool"`
+	Flags        []string             `json:"flags"`
+	Reproducible bool                 `json:"reproducible"`
+	OptSeconds   float64              `json:"opt_seconds"`
+	Persons      int                  `json:"persons"`
+	Bytes        map[string]int64     `json:"bytes"`
+	Gzip         map[string]int64     `json:"gzip"`
+	Wazero       map[string][]float64 `json:"wazero"`
+	Node         map[string][]float64 `json:"node"`
+	LoadAverage  []float64            `json:"load_average"`
+}
+
+// median of a host's runs of one module.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// faster reports whether the optimized module was measurably faster on both hosts: every
+// run above every run of the module as built.
+func (w *WasmOptAB) faster() bool {
+	for _, h := range []map[string][]float64{w.Wazero, w.Node} {
+		if len(h["opt"]) == 0 || slices.Min(h["opt"]) <= slices.Max(h["base"]) {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteReport merges the Go and JS hosts' figures into the markdown report and its chart,
+// and prints each judged target to stdout. command is the command line, for the report.
+func WriteReport(f ReportFiles, command string, stdout io.Writer) error {
+	var err error
+	rep := &mergedReport{Go: &Report{}, ReportCmd: command}
+	if err := readJSON(f.Go, rep.Go); err != nil {
 		return err
 	}
-	if len(rest) > 0 || *goFile == "" {
-		return usageError("bench report --go FILE [--js FILE] [--md FILE] [--svg FILE]")
-	}
-	rep := &mergedReport{Go: &benchReport{}, ReportCmd: strings.Join(append([]string{"regwasm bench report"}, args...), " ")}
-	if err := readJSON(*goFile, rep.Go); err != nil {
-		return err
-	}
-	if *jsFile != "" {
+	if f.JS != "" {
 		rep.JS = &jsReport{}
-		if err := readJSON(*jsFile, rep.JS); err != nil {
+		if err := readJSON(f.JS, rep.JS); err != nil {
 			return err
 		}
 	}
 	if err := rep.merge(); err != nil {
 		return err
 	}
-	if rep.Sizes, err = shippedSizes(*wasmFile, *distDir); err != nil {
+	if f.Node != "" {
+		rep.Node = &NodeCalls{}
+		if err := readJSON(f.Node, rep.Node); err != nil {
+			return err
+		}
+	}
+	if f.WasmOpt != "" {
+		rep.WasmOpt = &WasmOptAB{}
+		if err := readJSON(f.WasmOpt, rep.WasmOpt); err != nil {
+			return err
+		}
+	}
+	if rep.Sizes, err = shippedSizes(f.Wasm, f.Dist); err != nil {
 		return err
 	}
-	if *svgFile != "" {
-		if err := os.MkdirAll(filepath.Dir(*svgFile), 0o755); err != nil {
+	if f.SVG != "" {
+		if err := os.MkdirAll(filepath.Dir(f.SVG), 0o755); err != nil {
 			return err
 		}
-		if err := writeBenchSVG(*svgFile, rep.Hosts); err != nil {
+		if err := writeBenchSVG(f.SVG, rep.Hosts); err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(filepath.Dir(*mdFile), *svgFile)
+		rel, err := filepath.Rel(filepath.Dir(f.MD), f.SVG)
 		if err != nil {
-			rel = *svgFile
+			rel = f.SVG
 		}
 		rep.SVGLink = filepath.ToSlash(rel)
 	}
 	var md bytes.Buffer
 	writeBenchMarkdown(&md, rep)
-	if err := os.WriteFile(*mdFile, md.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(f.MD, md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s and %s: %d hosts\n", *mdFile, *svgFile, len(rep.Hosts))
+	fmt.Fprintf(stdout, "wrote %s and %s: %d hosts\n", f.MD, f.SVG, len(rep.Hosts))
 	for _, t := range rep.targets() {
 		if t.mark != markNA {
 			fmt.Fprintf(stdout, "  %-4s  %-40s %-8s %s (target %s)\n", t.mark.word(), t.what, t.host, t.figure, t.target)
@@ -200,7 +278,7 @@ type targetRow struct {
 	mark                       mark
 }
 
-func isFull(o benchOptions) bool {
+func isFull(o Workload) bool {
 	f := test1.Full()
 	return o.Persons == f.Persons && o.Machines == f.Machines && o.Rounds == 10
 }
@@ -222,11 +300,11 @@ func (r *mergedReport) targets() []targetRow {
 			}
 			hi = max(hi, p.PerSecond)
 		}
-		figure := fmt.Sprintf("%s (%s; fastest %s", humanCount(uint64(lo)), name, humanCount(uint64(hi)))
+		figure := fmt.Sprintf("%s (%s; fastest %s", human.Count(uint64(lo)), name, human.Count(uint64(hi)))
 		if runs := native.RunsPerSecond; len(runs) > 1 {
 			var each []string
 			for _, per := range runs {
-				each = append(each, humanCount(uint64(slices.Min(per[min(3, len(per)):]))))
+				each = append(each, human.Count(uint64(slices.Min(per[min(3, len(per)):]))))
 			}
 			figure += fmt.Sprintf("; per phase the median of %d runs, whose slowest were %s", len(runs), strings.Join(each, ", "))
 		}
@@ -251,32 +329,64 @@ func (r *mergedReport) targets() []targetRow {
 		rows = append(rows, targetRow{"req/s ratio to native, all phases", target, h.Host,
 			fmt.Sprintf("%.2f (worst phase %.2f, %s)", all, worst, worstName), judge(all >= 0.5, true)})
 	}
-	perHost := func(what, target string, figure func(*hostResults) (string, bool, bool)) {
+	perHost := func(what, target string, figure func(*HostResults) (string, bool, bool)) {
 		for _, h := range r.Hosts {
 			if f, ok, applies := figure(h); f != "" {
 				rows = append(rows, targetRow{what, target, h.Host, f, judge(ok, applies && isFull(h.Options))})
 			}
 		}
 	}
-	perHost("memory at end: the registry's tables", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
-		return humanBytes(int64(h.Counts.Bytes)), h.Counts.Bytes <= gib, true
+	perHost("memory at end: the registry's tables", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
+		return human.Bytes(int64(h.Counts.Bytes)), h.Counts.Bytes <= gib, true
 	})
-	perHost("memory at end: wasm linear memory", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
+	perHost("memory at end: wasm linear memory", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
 		if h.WasmMemoryEnd == 0 {
 			return "", false, false
 		}
-		return humanBytes(int64(h.WasmMemoryEnd)), h.WasmMemoryEnd <= gib, true
+		return human.Bytes(int64(h.WasmMemoryEnd)), h.WasmMemoryEnd <= gib, true
 	})
-	perHost("memory at end: RSS after the last phase", "≤ 1.0 GiB", func(h *hostResults) (string, bool, bool) {
-		return humanBytes(int64(h.RSSEnd)), h.RSSEnd <= gib, true
+	perHost("memory at end: RSS after the last phase", "≤ 1.0 GiB", func(h *HostResults) (string, bool, bool) {
+		return human.Bytes(int64(h.RSSEnd)), h.RSSEnd <= gib, true
 	})
-	perHost("snapshot size", "≤ 400 MB", func(h *hostResults) (string, bool, bool) {
+	perHost("snapshot size", "≤ 400 MB", func(h *HostResults) (string, bool, bool) {
 		return megabytes(h.SnapshotBytes), h.SnapshotBytes <= snapshotTarget, true
 	})
-	perHost("save", "≤ 3 s", func(h *hostResults) (string, bool, bool) {
+	perHost("save", "≤ 3 s", func(h *HostResults) (string, bool, bool) {
 		return fmt.Sprintf("%.2f s", h.SaveSeconds), h.SaveSeconds <= 3, true
 	})
-	perHost("load", "≤ 5 s", func(h *hostResults) (string, bool, bool) {
+	perHost("restart (open of the saved directory; JS: its load)", "≤ 3 s", func(h *HostResults) (string, bool, bool) {
+		s := h.RestartSeconds
+		if s <= 0 && (h.Host == "node" || h.Host == "chromium") {
+			s = h.LoadSeconds
+		}
+		if s <= 0 {
+			return "", false, false
+		}
+		return fmt.Sprintf("%.2f s", s), s <= 3, true
+	})
+	for _, h := range r.Hosts {
+		if s := h.HTTPSave; s != nil {
+			full := isFull(h.Options)
+			rows = append(rows,
+				targetRow{"HTTP latency during a save, max", "< 50 ms", h.Host, fmt.Sprintf("%.1f ms (save of %.1f s, %d requests)", s.During.Max*1e3, s.SaveSeconds, s.During.Requests), judge(s.During.Max < 0.05, full)},
+				targetRow{"HTTP latency during a save, p99.9", "< 10 ms", h.Host, fmt.Sprintf("%.2f ms", s.During.P999*1e3), judge(s.During.P999 < 0.01, full)})
+		}
+	}
+	if r.Go != nil && r.Go.HTTP != nil {
+		for _, run := range r.Go.HTTP.Runs {
+			if run.LogSync == "always" {
+				ceiling := ""
+				for _, c := range r.Go.HTTP.Runs {
+					if c.LogSync == ceilingRun {
+						ceiling = fmt.Sprintf("; a fixed answer without the registry: %s", human.Count(uint64(c.PerSecond)))
+					}
+				}
+				rows = append(rows, targetRow{"HTTP req/s, log sync = always, 16 clients", "≥ 30K, p99 < 5 ms", "wazero",
+					fmt.Sprintf("%s, p99 %.2f ms%s", human.Count(uint64(run.PerSecond)), run.P99Seconds*1e3, ceiling), judge(run.PerSecond >= 30e3 && run.P99Seconds < 0.005, true)})
+			}
+		}
+	}
+	perHost("load", "≤ 5 s", func(h *HostResults) (string, bool, bool) {
 		if h.LoadSeconds <= 0 {
 			return "", false, false
 		}
@@ -292,6 +402,16 @@ func (r *mergedReport) targets() []targetRow {
 			rows = append(rows, targetRow{"warm start", "≤ 150 ms", h.Host, fmt.Sprintf("%.0f ms", h.WarmStartSeconds*1e3), judge(h.WarmStartSeconds <= 0.15, true)})
 		}
 	}
+	if w := r.WasmOpt; w != nil {
+		figure := fmt.Sprintf("wazero %s -> %s, node %s -> %s req/s (medians)", human.Count(uint64(median(w.Wazero["base"]))),
+			human.Count(uint64(median(w.Wazero["opt"]))), human.Count(uint64(median(w.Node["base"]))), human.Count(uint64(median(w.Node["opt"]))))
+		verdict := "not adopted"
+		if w.faster() && w.Reproducible {
+			verdict = "faster: adopt"
+		}
+		rows = append(rows, targetRow{"wasm-opt " + strings.Join(w.Flags[:1], " ") + " (adopt only if faster on both)", "faster and reproducible",
+			"wazero, node", figure + "; " + verdict, judge(true, true)})
+	}
 	// merge refused hosts that disagree: what remains is which hosts could be compared.
 	for _, g := range workloadGroups(r.Hosts) {
 		names := make([]string, len(g))
@@ -302,15 +422,15 @@ func (r *mergedReport) targets() []targetRow {
 		if len(g) == 1 {
 			figure, verdict = "no other host ran this scale", markNA
 		}
-		rows = append(rows, targetRow{"same final counts, " + humanCount(uint64(g[0].Options.Persons)) + " persons", "identical",
+		rows = append(rows, targetRow{"same final counts, " + human.Count(uint64(g[0].Options.Persons)) + " persons", "identical",
 			strings.Join(names, ", "), figure, verdict})
 	}
 	return rows
 }
 
 // workloadGroups groups the hosts that ran the same workload, in host order.
-func workloadGroups(hosts []*hostResults) [][]*hostResults {
-	var groups [][]*hostResults
+func workloadGroups(hosts []*HostResults) [][]*HostResults {
+	var groups [][]*HostResults
 next:
 	for _, h := range hosts {
 		for i, g := range groups {
@@ -319,7 +439,7 @@ next:
 				continue next
 			}
 		}
-		groups = append(groups, []*hostResults{h})
+		groups = append(groups, []*HostResults{h})
 	}
 	return groups
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -16,16 +16,16 @@ import (
 	"github.com/regwasm/regwasm/registry/test1"
 )
 
-// machineInfo describes where the figures were measured.
-type machineInfo struct {
+// MachineInfo describes where the figures were measured.
+type MachineInfo struct {
 	CPU      string `json:"cpu"`
 	Cores    int    `json:"cores"`
 	RAMBytes uint64 `json:"ram_bytes"`
 	OS       string `json:"os"`
 }
 
-func readMachineInfo() machineInfo {
-	m := machineInfo{CPU: "unknown", Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+func readMachine() MachineInfo {
+	m := MachineInfo{CPU: "unknown", Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH}
 	if v := procField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPU = v
 	}
@@ -64,8 +64,8 @@ func parseKB(v string) uint64 {
 // currentRSS is the process's resident set (VmRSS), 0 where /proc is missing.
 func currentRSS() uint64 { return parseKB(procField("/proc/self/status", "VmRSS")) }
 
-// peakRSS is the process's peak resident set (VmHWM), 0 where /proc is missing.
-func peakRSS() uint64 { return parseKB(procField("/proc/self/status", "VmHWM")) }
+// PeakRSS is the process's peak resident set (VmHWM), 0 where /proc is missing.
+func PeakRSS() uint64 { return parseKB(procField("/proc/self/status", "VmHWM")) }
 
 // resetPeakRSS restarts VmHWM from the current RSS (Linux's clear_refs value 5), so that a
 // host's peak is its own and not the previous host's; false where that is not possible.
@@ -83,9 +83,9 @@ func loadAverage() float64 {
 	return f
 }
 
-// syncProbe is what "log sync = always" would add per batch on this disk: the median time of
+// SyncProbe is what "log sync = always" would add per batch on this disk: the median time of
 // appending one batch's worth of log and fsyncing it.
-type syncProbe struct {
+type SyncProbe struct {
 	Dir          string  `json:"dir"`
 	Bytes        int     `json:"bytes"`
 	Samples      int     `json:"samples"`
@@ -122,7 +122,7 @@ func logBatchBytes(dir string, batch int) (int, error) {
 
 // probeSync measures appends of a typical batch's size followed by fsync in a temporary
 // directory under dir (where the hosts kept their files).
-func probeSync(dir string, hosts []*hostResults) (*syncProbe, error) {
+func probeSync(dir string, hosts []*HostResults) (*SyncProbe, error) {
 	if len(hosts) == 0 {
 		return nil, nil
 	}
@@ -154,12 +154,12 @@ func probeSync(dir string, hosts []*hostResults) (*syncProbe, error) {
 		times = append(times, time.Since(t0).Seconds())
 	}
 	slices.Sort(times)
-	return &syncProbe{Dir: dir, Bytes: size, Samples: samples, MedianSecond: times[samples/2], P90Seconds: times[samples*9/10]}, nil
+	return &SyncProbe{Dir: dir, Bytes: size, Samples: samples, MedianSecond: times[samples/2], P90Seconds: times[samples*9/10]}, nil
 }
 
 // checkCounts fails when hosts that ran the same workload end with different counts: they
 // all sent the same requests (registry/test1 and its JS port), so any difference is a bug.
-func checkCounts(hosts []*hostResults) error {
+func checkCounts(hosts []*HostResults) error {
 	var problems []string
 	for i, a := range hosts {
 		for _, b := range hosts[:i] {
@@ -178,6 +178,6 @@ func checkCounts(hosts []*hostResults) error {
 }
 
 // sameWorkload reports whether two hosts sent the same requests.
-func sameWorkload(a, b benchOptions) bool {
+func sameWorkload(a, b Workload) bool {
 	return a.Persons == b.Persons && a.Machines == b.Machines && a.Rounds == b.Rounds && a.Seed == b.Seed && a.Batch == b.Batch
 }

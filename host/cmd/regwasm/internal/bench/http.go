@@ -1,25 +1,25 @@
-package main
+package bench
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// httpResult is the HTTP server's throughput: concurrent dashboards calling access.
-type httpResult struct {
-	Runs []httpRun `json:"runs"`
+// HTTPResult is the HTTP server's throughput: concurrent dashboards calling access.
+type HTTPResult struct {
+	Runs []HTTPRun `json:"runs"`
 }
 
-type httpRun struct {
+type HTTPRun struct {
 	LogSync    string  `json:"log_sync"`
 	Clients    int     `json:"clients"`
 	Seconds    float64 `json:"seconds"`
@@ -29,7 +29,7 @@ type httpRun struct {
 	P99Seconds float64 `json:"p99_seconds"`
 }
 
-func (h *httpResult) summary() string {
+func (h *HTTPResult) summary() string {
 	s := ""
 	for i, r := range h.Runs {
 		if i > 0 {
@@ -51,10 +51,22 @@ const (
 // access (netdata's JSON answer with the person's URLs) as fast as it gets answers, for
 // httpDuration, once with serve's default "log sync = always" (group commit: one fsync per
 // module call) and once with "log sync = save".
-func benchHTTP(ctx context.Context, stdout io.Writer) (*httpResult, error) {
-	res := &httpResult{}
-	for _, logSync := range []string{"always", "save"} {
-		run, err := benchHTTPRun(ctx, logSync)
+// Server is regwasm serve's HTTP handler over a registry directory, for the HTTP benchmark:
+// the command's package makes it (ServerFunc), so that this package measures the real server.
+type Server interface {
+	Handler() http.Handler
+	Save(ctx context.Context) error
+	Close() error
+}
+
+// ServerFunc opens dir (created if missing) as regwasm serve does, with the netdata.conf
+// text conf applied, and returns regwasm serve's handler over it.
+type ServerFunc func(ctx context.Context, dir, conf string) (Server, error)
+
+func benchHTTP(ctx context.Context, newServer ServerFunc, stdout io.Writer) (*HTTPResult, error) {
+	res := &HTTPResult{}
+	for _, logSync := range []string{"always", "save", ceilingRun} {
+		run, err := benchHTTPRun(ctx, newServer, logSync)
 		if err != nil {
 			return nil, err
 		}
@@ -64,26 +76,40 @@ func benchHTTP(ctx context.Context, stdout io.Writer) (*httpResult, error) {
 	return res, nil
 }
 
-func benchHTTPRun(ctx context.Context, logSync string) (httpRun, error) {
-	run := httpRun{LogSync: logSync, Clients: httpClients}
+// ceilingRun is the run against a handler that answers every access with a fixed body, no
+// registry: what this machine's loopback, net/http and the clients allow at most.
+const ceilingRun = "none (fixed answer)"
+
+// fixedAnswer is ceilingRun's server.
+type fixedAnswer struct{}
+
+func (fixedAnswer) Handler() http.Handler {
+	body := []byte(`{"action":"access","status":"ok","hostname":"regwasm","machine_guid":"00000000-0000-4000-8000-000000000000","person_guid":"00000000-0000-4000-8000-000000000001","urls":[]}`)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = w.Write(body)
+	})
+}
+func (fixedAnswer) Save(context.Context) error { return nil }
+func (fixedAnswer) Close() error               { return nil }
+
+func benchHTTPRun(ctx context.Context, newServer ServerFunc, logSync string) (HTTPRun, error) {
+	run := HTTPRun{LogSync: logSync, Clients: httpClients}
+	if logSync == ceilingRun {
+		newServer = func(context.Context, string, string) (Server, error) { return fixedAnswer{}, nil }
+	}
 	tmp, err := os.MkdirTemp("", "regwasm-bench-http-")
 	if err != nil {
 		return run, err
 	}
 	defer os.RemoveAll(tmp)
-	reg, err := openRegistry(ctx, tmp)
+	srv, err := newServer(ctx, tmp, LogSyncConf(logSync))
 	if err != nil {
 		return run, err
 	}
-	defer reg.close(ctx)
-	if _, err := reg.reg.Configure(ctx, logSyncConf(logSync)); err != nil {
-		return run, err
-	}
-	s, err := newServer(ctx, reg, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		return run, err
-	}
-	ts := httptest.NewServer(s.handler())
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpClients}}
 	defer client.CloseIdleConnections()

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -6,16 +6,18 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // hostColors are the chart's colours, one per host.
 var hostColors = map[string]string{"native": "#4e79a7", "wazero": "#f28e2b", "node": "#59a14f", "chromium": "#e15759"}
 
-// printBench writes the Go hosts' figures as text.
-func printBench(w io.Writer, rep *benchReport) {
+// Print writes the Go hosts' figures as text.
+func (rep *Report) Print(w io.Writer) {
 	o := rep.Options
 	fmt.Fprintf(w, "\ntest1: %s persons, %s machines, %d rounds, batches of %d, seed %d, log sync = %s (%s, %d CPUs)\n\n",
-		humanCount(uint64(o.Persons)), humanCount(uint64(o.Machines)), o.Rounds, o.Batch, o.Seed, o.LogSync, rep.GoVersion, rep.Machine.Cores)
+		human.Count(uint64(o.Persons)), human.Count(uint64(o.Machines)), o.Rounds, o.Batch, o.Seed, o.LogSync, rep.GoVersion, rep.Machine.Cores)
 	printPhases(w, rep.Hosts)
 	for _, h := range rep.Hosts {
 		if n := len(h.RunsPerSecond); n > 1 {
@@ -31,21 +33,21 @@ func printBench(w io.Writer, rep *benchReport) {
 	for _, h := range rep.Hosts {
 		c := h.Counts
 		fmt.Fprintf(tw, "%s\tpersons %s, machines %s, URLs %s, accesses %s, person-URLs %s, machine-URLs %s\n", h.Host,
-			humanCount(c.Persons), humanCount(c.Machines), humanCount(c.URLs), humanCount(c.Accesses), humanCount(c.PersonURLs), humanCount(c.MachineURLs))
-		fmt.Fprintf(tw, "\ttables %s (%.1f bytes per person-URL), RSS after the phases %s", humanBytes(int64(c.Bytes)),
-			h.BytesPerPersonURL, humanBytes(int64(h.RSSEnd)))
+			human.Count(c.Persons), human.Count(c.Machines), human.Count(c.URLs), human.Count(c.Accesses), human.Count(c.PersonURLs), human.Count(c.MachineURLs))
+		fmt.Fprintf(tw, "\ttables %s (%.1f bytes per person-URL), RSS after the phases %s", human.Bytes(int64(c.Bytes)),
+			h.BytesPerPersonURL, human.Bytes(int64(h.RSSEnd)))
 		if h.WasmMemoryEnd > 0 {
-			fmt.Fprintf(tw, " (wasm memory %s)", humanBytes(int64(h.WasmMemoryEnd)))
+			fmt.Fprintf(tw, " (wasm memory %s)", human.Bytes(int64(h.WasmMemoryEnd)))
 		}
 		if h.HeapInuseEnd > 0 {
-			fmt.Fprintf(tw, " (Go heap in use %s, live after GC %s)", humanBytes(int64(h.HeapInuseEnd)), humanBytes(int64(h.HeapAllocAfterGC)))
+			fmt.Fprintf(tw, " (Go heap in use %s, live after GC %s)", human.Bytes(int64(h.HeapInuseEnd)), human.Bytes(int64(h.HeapAllocAfterGC)))
 		}
-		rss := humanBytes(int64(h.PeakRSS))
+		rss := human.Bytes(int64(h.PeakRSS))
 		if !h.PeakRSSIsolated {
 			rss += " (process, all hosts)"
 		}
 		fmt.Fprintf(tw, ", peak RSS %s\n", rss)
-		fmt.Fprintf(tw, "\tsave %.3f s, snapshot %s, load %.3f s", h.SaveSeconds, humanBytes(h.SnapshotBytes), h.LoadSeconds)
+		fmt.Fprintf(tw, "\tsave %.3f s, snapshot %s, load %.3f s", h.SaveSeconds, human.Bytes(h.SnapshotBytes), h.LoadSeconds)
 		if h.EncodeSeconds > 0 {
 			fmt.Fprintf(tw, " (in memory: encode %.3f s, decode %.3f s)", h.EncodeSeconds, h.DecodeSeconds)
 		}
@@ -58,15 +60,22 @@ func printBench(w io.Writer, rep *benchReport) {
 	tw.Flush()
 	if p := rep.SyncProbe; p != nil {
 		fmt.Fprintf(w, "\nfsync probe: appending %s and fsyncing it takes %.2f ms (median of %d, p90 %.2f ms): what log sync = always adds per batch\n",
-			humanBytes(int64(p.Bytes)), p.MedianSecond*1e3, p.Samples, p.P90Seconds*1e3)
+			human.Bytes(int64(p.Bytes)), p.MedianSecond*1e3, p.Samples, p.P90Seconds*1e3)
 	}
 	if h := rep.HTTP; h != nil {
 		fmt.Fprintf(w, "HTTP: %s\n", h.summary())
 	}
+	for _, h := range rep.Hosts {
+		if s := h.HTTPSave; s != nil {
+			fmt.Fprintf(w, "HTTP while saving %s persons (%s): restart %.2f s, save %.2f s (+%s RSS); during it %.0f req/s, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; outside %.0f req/s, max %.2f ms\n",
+				human.Count(s.Persons), h.Host, s.RestartSeconds, s.SaveSeconds, human.Bytes(int64(s.SaveMemory)), s.During.PerSecond,
+				s.During.P99*1e3, s.During.P999*1e3, s.During.Max*1e3, s.Outside.PerSecond, s.Outside.Max*1e3)
+		}
+	}
 }
 
 // printPhases writes req/s per phase, one column per host, then each host's ratio to native.
-func printPhases(w io.Writer, hosts []*hostResults) {
+func printPhases(w io.Writer, hosts []*HostResults) {
 	if len(hosts) == 0 {
 		return
 	}
@@ -83,7 +92,7 @@ func printPhases(w io.Writer, hosts []*hostResults) {
 	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for i, p := range hosts[0].Phases {
-		cells := []string{p.Name, humanCount(uint64(p.Requests))}
+		cells := []string{p.Name, human.Count(uint64(p.Requests))}
 		for _, h := range hosts {
 			cells = append(cells, fmt.Sprintf("%.0f", phaseRate(h, i)))
 		}
@@ -97,7 +106,7 @@ func printPhases(w io.Writer, hosts []*hostResults) {
 	tw.Flush()
 }
 
-func findHost(hosts []*hostResults, name string) *hostResults {
+func findHost(hosts []*HostResults, name string) *HostResults {
 	for _, h := range hosts {
 		if h.Host == name {
 			return h
@@ -107,7 +116,7 @@ func findHost(hosts []*hostResults, name string) *hostResults {
 }
 
 // phaseRate is host h's req/s in phase i, 0 if it has no such phase.
-func phaseRate(h *hostResults, i int) float64 {
+func phaseRate(h *HostResults, i int) float64 {
 	if h == nil || i >= len(h.Phases) {
 		return 0
 	}
@@ -116,7 +125,7 @@ func phaseRate(h *hostResults, i int) float64 {
 
 // ratioToNative is h's req/s over native's in phase i (i < 0: over all phases), 0 when they
 // did not run the same workload.
-func ratioToNative(h, native *hostResults, i int) float64 {
+func ratioToNative(h, native *HostResults, i int) float64 {
 	if h == nil || native == nil || !sameWorkload(h.Options, native.Options) {
 		return 0
 	}
@@ -133,7 +142,7 @@ func ratioToNative(h, native *hostResults, i int) float64 {
 }
 
 // overallRate is all requests over all the time in the handler.
-func overallRate(h *hostResults) float64 {
+func overallRate(h *HostResults) float64 {
 	var n, s float64
 	for _, p := range h.Phases {
 		n += float64(p.Requests)
@@ -153,7 +162,7 @@ func formatRatio(r float64) string {
 }
 
 // writeBenchSVG charts req/s per phase, one bar per host.
-func writeBenchSVG(path string, hosts []*hostResults) error {
+func writeBenchSVG(path string, hosts []*HostResults) error {
 	if len(hosts) == 0 {
 		return fmt.Errorf("no hosts to chart")
 	}
@@ -165,7 +174,7 @@ func writeBenchSVG(path string, hosts []*hostResults) error {
 	scales := map[string]bool{}
 	for _, h := range hosts {
 		name := h.Host
-		scale := humanCount(uint64(h.Options.Persons)) + " persons, " + humanCount(uint64(h.Options.Machines)) + " machines"
+		scale := human.Count(uint64(h.Options.Persons)) + " persons, " + human.Count(uint64(h.Options.Machines)) + " machines"
 		scales[scale] = true
 		s := chartSeries{Name: name, Color: hostColors[h.Host], Scale: scale}
 		for _, p := range h.Phases {

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 )
 
 // prototype2016 are the 2016 prototype's req/s per phase on this kind of machine (2 vCPU),
@@ -28,7 +30,7 @@ func writeBenchMarkdown(w io.Writer, r *mergedReport) {
 	p("|---|---|")
 	p("| date | %s |", g.Date)
 	p("| machine | %s |", strings.Join(slices.DeleteFunc([]string{g.Machine.CPU, fmt.Sprintf("%d cores", g.Machine.Cores),
-		humanBytes(int64(g.Machine.RAMBytes)) + " RAM", g.Machine.OS}, func(s string) bool { return s == "" }), ", "))
+		human.Bytes(int64(g.Machine.RAMBytes)) + " RAM", g.Machine.OS}, func(s string) bool { return s == "" }), ", "))
 	p("| Go | %s (wazero: see go.mod) |", g.GoVersion)
 	if r.JS != nil {
 		p("| Node | %s |", r.JS.NodeVersion)
@@ -66,12 +68,15 @@ func writeBenchMarkdown(w io.Writer, r *mergedReport) {
 	if r.JS != nil {
 		p("%s", rel(r.JS.Command))
 	}
+	if r.WasmOpt != nil {
+		p("node tests/bench/wasm-opt-ab.mjs --json tests/out/wasm-opt.json")
+	}
 	p("%s", rel(r.ReportCmd))
 	p("```")
 }
 
 // scales describes each distinct workload and which hosts ran it.
-func scales(hosts []*hostResults) []string {
+func scales(hosts []*HostResults) []string {
 	var out []string
 	for _, g := range workloadGroups(hosts) {
 		names := make([]string, len(g))
@@ -84,7 +89,7 @@ func scales(hosts []*hostResults) []string {
 			size = fmt.Sprintf("%.3g%% of full size", 100*float64(o.Persons)/1e6)
 		}
 		out = append(out, fmt.Sprintf("%s persons, %s machines (x2 from phase 5), %d random rounds: %s requests in batches of %d, seed %d (%s) — %s",
-			humanCount(uint64(o.Persons)), humanCount(uint64(o.Machines)), o.Rounds, humanCount(uint64(5*o.Persons+2*o.Persons*o.Rounds)),
+			human.Count(uint64(o.Persons)), human.Count(uint64(o.Machines)), o.Rounds, human.Count(uint64(5*o.Persons+2*o.Persons*o.Rounds)),
 			o.Batch, o.Seed, size, strings.Join(names, ", ")))
 	}
 	return out
@@ -130,9 +135,9 @@ func writeThroughput(p func(string, ...any), r *mergedReport) {
 	p("%s", head)
 	p("%s", rule)
 	for i, ph := range r.Hosts[0].Phases {
-		row := fmt.Sprintf("| %d. %s | %s |", i+1, ph.Name, humanCount(uint64(ph.Requests)))
+		row := fmt.Sprintf("| %d. %s | %s |", i+1, ph.Name, human.Count(uint64(ph.Requests)))
 		for _, h := range r.Hosts {
-			row += " " + humanCount(uint64(phaseRate(h, i))) + " |"
+			row += " " + human.Count(uint64(phaseRate(h, i))) + " |"
 		}
 		for _, h := range r.Hosts {
 			if h != native && native != nil {
@@ -146,7 +151,7 @@ func writeThroughput(p func(string, ...any), r *mergedReport) {
 	}
 	row := "| **all phases** | |"
 	for _, h := range r.Hosts {
-		row += " **" + humanCount(uint64(overallRate(h))) + "** |"
+		row += " **" + human.Count(uint64(overallRate(h))) + "** |"
 	}
 	for _, h := range r.Hosts {
 		if h != native && native != nil {
@@ -181,7 +186,7 @@ func writeIncludes(p func(string, ...any), r *mergedReport) {
 	p("  test1, one save at the end, timed on its own.")
 	if s := r.Go.SyncProbe; s != nil {
 		p("- fsync probe (the disk of the Go and Node hosts' files): appending %s and fsyncing it takes %.2f ms",
-			humanBytes(int64(s.Bytes)), s.MedianSecond*1e3)
+			human.Bytes(int64(s.Bytes)), s.MedianSecond*1e3)
 		line := fmt.Sprintf("  (median of %d, p90 %.2f ms): what `log sync = always` would add to every batch", s.Samples, s.P90Seconds*1e3)
 		if n := findHost(r.Hosts, "native"); n != nil && overallRate(n) > 0 {
 			batch := float64(n.Options.Batch) / overallRate(n)
@@ -210,11 +215,11 @@ func writeState(p func(string, ...any), r *mergedReport) {
 		}
 		wasm := "–"
 		if h.WasmMemoryEnd > 0 {
-			wasm = humanBytes(int64(h.WasmMemoryEnd))
+			wasm = human.Bytes(int64(h.WasmMemoryEnd))
 		}
 		p("| %s | %d | %d | %d | %d | %d | %d | %s | %.1f | %s | %s | %s | %s | %.2f s | %s |", h.Host, c.Persons, c.Machines, c.URLs,
-			c.Accesses, c.PersonURLs, c.MachineURLs, humanBytes(int64(c.Bytes)), h.BytesPerPersonURL, wasm, humanBytes(int64(h.RSSEnd)),
-			humanBytes(int64(h.PeakRSS)), megabytes(h.SnapshotBytes), h.SaveSeconds, load)
+			c.Accesses, c.PersonURLs, c.MachineURLs, human.Bytes(int64(c.Bytes)), h.BytesPerPersonURL, wasm, human.Bytes(int64(h.RSSEnd)),
+			human.Bytes(int64(h.PeakRSS)), megabytes(h.SnapshotBytes), h.SaveSeconds, load)
 	}
 	if n := findHost(r.Hosts, "native"); n != nil && isFull(n.Options) {
 		p("| 2016 prototype | 1M | 400K | ~402K | 25M | ~24.0M | ~422K | | | | | 3.05 GiB | 2460 MB | 36.3 s | 100 s |")
@@ -228,7 +233,7 @@ func writeState(p func(string, ...any), r *mergedReport) {
 		extra := ""
 		if h.HeapInuseEnd > 0 {
 			extra = fmt.Sprintf("; Go heap in use after the phases %s, live after a final GC %s",
-				humanBytes(int64(h.HeapInuseEnd)), humanBytes(int64(h.HeapAllocAfterGC)))
+				human.Bytes(int64(h.HeapInuseEnd)), human.Bytes(int64(h.HeapAllocAfterGC)))
 		}
 		if !h.PeakRSSIsolated {
 			extra += "; the peak could not be reset between hosts"
@@ -268,24 +273,135 @@ func writeStartAndSizes(p func(string, ...any), r *mergedReport) {
 	p("|---|---:|---:|")
 	var raw, gz int64
 	for _, s := range r.Sizes {
-		p("| `%s` | %s | %s |", s.Name, humanBytes(s.Raw), humanBytes(s.Gzip))
+		p("| `%s` | %s | %s |", s.Name, human.Bytes(s.Raw), human.Bytes(s.Gzip))
 		if strings.HasSuffix(s.Name, ".js") {
 			raw, gz = raw+s.Raw, gz+s.Gzip
 		}
 	}
-	p("| all `.js` of the bundle | %s | %s |", humanBytes(raw), humanBytes(gz))
+	p("| all `.js` of the bundle | %s | %s |", human.Bytes(raw), human.Bytes(gz))
 	p("")
 	if h := r.Go.HTTP; h != nil {
 		p("## HTTP server")
 		p("")
 		p("`regwasm serve`'s handler over loopback (httptest, the module through wazero, group commit),")
-		p("concurrent persons each calling `access` with its cookie and reading netdata's JSON answer:")
+		p("concurrent persons each calling `access` with its cookie and reading netdata's JSON answer")
+		p("(20 machines each, so each answer lists up to 20 URLs); the clients run in the same process.")
+		p("The last row is a handler that answers a fixed body without any registry: the most this")
+		p("machine's loopback, net/http and the clients allow:")
 		p("")
 		p("| log sync | clients | req/s | p50 | p99 |")
 		p("|---|---:|---:|---:|---:|")
 		for _, run := range h.Runs {
-			p("| %s | %d | %s | %.2f ms | %.2f ms |", run.LogSync, run.Clients, humanCount(uint64(run.PerSecond)), run.P50Seconds*1e3, run.P99Seconds*1e3)
+			p("| %s | %d | %s | %.2f ms | %.2f ms |", run.LogSync, run.Clients, human.Count(uint64(run.PerSecond)), run.P50Seconds*1e3, run.P99Seconds*1e3)
+		}
+		p("")
+	}
+	if n := r.Node; n != nil {
+		writeNodeCalls(p, n)
+	}
+	if w := r.WasmOpt; w != nil {
+		p("## wasm-opt")
+		p("")
+		p("binaryen's `wasm-opt` (%s, npm `binaryen` pinned in package.json) over the Go-built module with", w.Tool)
+		p("`%s` (%.0f s; the same output twice: %v): %s -> %s raw, %s -> %s gzip -9.", strings.Join(w.Flags, " "), w.OptSeconds, w.Reproducible,
+			human.Bytes(w.Bytes["base"]), human.Bytes(w.Bytes["opt"]), human.Bytes(w.Gzip["base"]), human.Bytes(w.Gzip["opt"]))
+		p("test1 at %s persons, the runs alternated (module as built, optimized, as built, ...), total req/s:", human.Count(uint64(w.Persons)))
+		p("")
+		p("| host | as built | wasm-opt |")
+		p("|---|---|---|")
+		list := func(v []float64) string {
+			var s []string
+			for _, x := range v {
+				s = append(s, human.Count(uint64(x)))
+			}
+			return strings.Join(s, ", ")
+		}
+		p("| wazero | %s | %s |", list(w.Wazero["base"]), list(w.Wazero["opt"]))
+		p("| node | %s | %s |", list(w.Node["base"]), list(w.Node["opt"]))
+		p("")
+		if w.faster() && w.Reproducible {
+			p("Every optimized run was faster than every other on both hosts: adopt it.")
+		} else {
+			p("Not adopted: the optimized module was not faster in every run on both hosts (load averages %v on 2 shared cores),", w.LoadAverage)
+			p("and it would add a 25-30 s step and a second tool to the build that TestCommittedWasmIsFresh reproduces.")
+		}
+		p("")
+	}
+	for _, h := range r.Hosts {
+		s := h.HTTPSave
+		if s == nil {
+			continue
+		}
+		p("## Saves off the request path")
+		p("")
+		p("The directory test1 left on the %s host (%s persons, saved), opened as `regwasm serve` opens it", h.Host, human.Count(s.Persons))
+		p("(a restart: %.2f s, instantiate and load), then %d dashboards calling `access` over loopback with", s.RestartSeconds, s.Clients)
+		p("`log sync = %s`; after a second the server saves in the background (`host.WithBackgroundSaves`: a second", s.LogSync)
+		p("instance writes the snapshot while the first answers). The save took %.2f s; the process's resident memory", s.SaveSeconds)
+		p("rose by %s during it (the second instance, sampled every 20 ms).", human.Bytes(int64(s.SaveMemory)))
+		if s.SaveError != "" {
+			p("The save failed: %s.", s.SaveError)
+		}
+		p("")
+		p("| requests started | requests | req/s | p50 | p99 | p99.9 | max |")
+		p("|---|---:|---:|---:|---:|---:|---:|")
+		for _, row := range []struct {
+			name string
+			l    LatencyStats
+		}{{"while the save ran", s.During}, {"before and after it", s.Outside}} {
+			p("| %s | %d | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms |", row.name, row.l.Requests, human.Count(uint64(row.l.PerSecond)),
+				row.l.P50*1e3, row.l.P99*1e3, row.l.P999*1e3, row.l.Max*1e3)
 		}
 		p("")
 	}
 }
+
+// writeNodeCalls writes tests/web/bench-node.mjs's figures and what they showed when the
+// Node host moved into a worker thread (issue 16; the js engineer's analysis, kept).
+func writeNodeCalls(p func(string, ...any), n *NodeCalls) {
+	p("## Node host: calls and the event loop")
+	p("")
+	p("`node tests/web/bench-node.mjs` (n=%d awaited or concurrent accesses, a batch of %d, the medians of %d", n.N, n.Batch, n.Runs)
+	p("runs alternating the engines; Node %s, %d CPUs, load average %.1f before and %.1f after). Each access", n.Node, n.CPUs, n.Load.Before, n.Load.After)
+	p("is a new person (quiet) on one of 500 machines, each registry fresh and warmed. *Lag* is how late a")
+	p("1 ms interval timer fired while the phase ran (p99 and worst gap): what any other work of the")
+	p("process (an HTTP request) waits.")
+	p("")
+	p("| engine | storage | phase | accesses/s | took ms | lag p99 ms | lag max ms |")
+	p("|---|---|---|---:|---:|---:|---:|")
+	for _, r := range n.Rows {
+		rate := "–"
+		if r.Rate != nil {
+			rate = human.Count(uint64(*r.Rate))
+		}
+		p("| %s | %s | %s | %s | %.1f | %.1f | %.1f |", r.Engine, r.Storage, r.Phase, rate, r.Ms, r.LagP99, r.LagMax)
+	}
+	p("")
+	p("When the Node host moved into a worker thread (2026-12-02, e4c7437, A/B against df5f76f with the")
+	p("module in the caller's thread, load 5.1-6.1), this benchmark showed:")
+	p("")
+	p("%s", nodeNotes)
+}
+
+// nodeNotes is the analysis of the A/B that moved the Node host into a worker thread, with
+// its figures (BENCHMARKS.md's hand-written section before the report wrote it).
+const nodeNotes = `- **Off the event loop**: with the module in a worker thread (the default now) the worst stall
+  is 5-50 ms, the caller's own encoding and decoding (2,000 calls made at once, a 20,000-action
+  batch); in the caller's thread every phase stalls the loop for its whole duration (2,000
+  awaited accesses: 1.2-1.7 s; a batch: 0.3-0.6 s; a save: 40-170 ms), because awaited calls
+  that run synchronously resolve as microtasks and no timer or I/O gets a turn in between.
+- **Where a sequential call's time goes** (directory): one ` + "`" + `write` + "`" + `, one ` + "`" + `fstat` + "`" + ` and one
+  ` + "`" + `fsync` + "`" + ` of ` + "`" + `registry.log` + "`" + ` per call (counted with node:fs wrapped: 1.0 of each per call; a
+  batch of 1,000: one of each), the module acknowledging a change only once it is synced
+  (` + "`" + `log sync = always` + "`" + `). ` + "`" + `node --cpu-prof` + "`" + ` of 2,000 sequential accesses (inline engine, the
+  same work without the thread hop): ` + "`" + `fsync` + "`" + ` 77.7% of the profile, ` + "`" + `fd_write` + "`" + ` 1.8%, the module's
+  own code a few % (requestGUID 1.5%). Sequential calls are bound by the disk's sync latency:
+  the 268/s the issue measured would be a 3.7 ms ` + "`" + `fsync` + "`" + `. Calls made together are not: requests that
+  wait together go to the module as one batch and share one sync (` + "`" + `Promise.all` + "`" + ` of 2,000:
+  2,917/s in main's in-process engine, 15.6K/s in the worker, 30.5K/s inline).
+- **The inline engine stays, as an option** (` + "`" + `engine: 'inline'` + "`" + `): for calls one after another
+  it is measurably faster where no ` + "`" + `fsync` + "`" + ` hides the difference (memory, sequential: 25.1K/s
+  against the worker's 7.4K/s: the hop to the worker thread and back costs about 90 µs a call
+  on this loaded machine) and for grouped directory calls; its price is the event-loop stall
+  above, so it is not the default.
+`

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"fmt"
@@ -46,7 +46,7 @@ func newNativeTarget(persons int, logSync string) (*nativeTarget, error) {
 		t.store, err = registry.OpenStore(t.dir, nil)
 	}
 	if err == nil {
-		_, err = t.store.Configure([]byte(logSyncConf(logSync)))
+		_, err = t.store.Configure([]byte(LogSyncConf(logSync)))
 	}
 	if err != nil {
 		t.close()
@@ -72,16 +72,16 @@ func (t *nativeTarget) handler() test1.Handler {
 	}
 }
 
-func (t *nativeTarget) counts() (benchCounts, error) {
+func (t *nativeTarget) counts() (Counts, error) {
 	s := t.store.Registry().Stats()
-	return benchCounts{Persons: s.Persons, Machines: s.Machines, URLs: s.URLs, Accesses: s.Accesses,
+	return Counts{Persons: s.Persons, Machines: s.Machines, URLs: s.URLs, Accesses: s.Accesses,
 		PersonURLs: s.PersonURLs, MachineURLs: s.MachineURLs, Bytes: s.Bytes}, nil
 }
 
 // saveLoad times the store's save (expire, encode, write the next rotation file, sync, remove
 // the old one, compact the log) and load (read, verify, decode, replay the log's tail), the
 // same code the module runs.
-func (t *nativeTarget) saveLoad(r *hostResults) error {
+func (t *nativeTarget) saveLoad(r *HostResults) error {
 	before, err := t.counts()
 	if err != nil {
 		return err
@@ -99,6 +99,14 @@ func (t *nativeTarget) saveLoad(r *hostResults) error {
 	}
 	r.LoadSeconds = time.Since(t0).Seconds()
 	r.LoadNote = "registry.Store.Load in the same process"
+	if _, err := t.store.Save(); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	if _, err := registry.OpenStoreMode(t.dir, nil, registry.OpenReadOnly); err != nil {
+		return err
+	}
+	r.RestartSeconds = time.Since(t0).Seconds()
 	after, err := t.counts()
 	if err != nil {
 		return err
@@ -132,7 +140,7 @@ func (t *nativeTarget) close() error {
 }
 
 // sameCounts compares two counters, memory aside.
-func sameCounts(what string, a, b benchCounts) error {
+func sameCounts(what string, a, b Counts) error {
 	a.Bytes, b.Bytes = 0, 0
 	if a != b {
 		return fmt.Errorf("%s: counts %+v, want %+v", what, b, a)

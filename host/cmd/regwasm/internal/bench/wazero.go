@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type wazeroTarget struct {
 // newWazeroTarget measures the module's start-up on the way: compiling it into an empty
 // compilation cache (cold), then, in a fresh runtime, from a copy of that cache (warm, what a
 // second process sees), then opening an empty registry (instantiate, _initialize, load).
-func newWazeroTarget(ctx context.Context, r *hostResults, logSync string) (*wazeroTarget, error) {
+func newWazeroTarget(ctx context.Context, r *HostResults, logSync string) (*wazeroTarget, error) {
 	tmp, err := os.MkdirTemp("", "regwasm-bench-wazero-")
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func newWazeroTarget(ctx context.Context, r *hostResults, logSync string) (*waze
 	r.StartNote = fmt.Sprintf("cold: compile (%d wazero workers, one per P) into an empty wazero compilation cache + open; ", runtime.GOMAXPROCS(0)) +
 		"warm: load the compiled module " +
 		"from that cache in a fresh runtime + open (open = instantiate, _initialize, load an empty directory)"
-	set, err := t.reg.Configure(ctx, logSyncConf(logSync))
+	set, err := t.reg.Configure(ctx, LogSyncConf(logSync))
 	if err != nil {
 		t.close()
 		return nil, err
@@ -80,12 +80,12 @@ func (t *wazeroTarget) handler() test1.Handler {
 	return func(batch []byte) ([]byte, error) { return t.reg.Call(t.ctx, batch) }
 }
 
-func (t *wazeroTarget) counts() (benchCounts, error) {
+func (t *wazeroTarget) counts() (Counts, error) {
 	return moduleCounts(t.ctx, t.reg)
 }
 
 // saveLoad times the module's save (snapshot into the rotation, synced) and load.
-func (t *wazeroTarget) saveLoad(r *hostResults) error {
+func (t *wazeroTarget) saveLoad(r *HostResults) error {
 	before, err := t.counts()
 	if err != nil {
 		return err
@@ -122,8 +122,8 @@ func (t *wazeroTarget) close() error {
 }
 
 // moduleCounts reads the module's stats answer.
-func moduleCounts(ctx context.Context, reg *host.Registry) (benchCounts, error) {
-	var c benchCounts
+func moduleCounts(ctx context.Context, reg *host.Registry) (Counts, error) {
+	var c Counts
 	resps, err := reg.Do(ctx, []host.Request{{Op: host.OpStats}})
 	if err != nil {
 		return c, err
