@@ -157,7 +157,7 @@ var lockRaceKinds = []struct {
 		writeLock(t, dir, LockName+".dead"+lockTmpSuffix, lockRecordFor(t, exitedPid(t)))
 	}},
 	{"older regwasm", func(t *testing.T, dir string, _ int) {
-		writeLock(t, dir, LockName, []byte(strconv.Itoa(exitedPid(t))+"\n"))
+		writeLock(t, dir, LockName, []byte(strconv.Itoa(neverPid(t))+"\n"))
 	}},
 	{"unreadable", func(t *testing.T, dir string, _ int) { writeLock(t, dir, LockName, []byte("\x00")) }},
 }

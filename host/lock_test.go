@@ -48,6 +48,20 @@ func exitedPid(t testing.TB) int {
 	return cmd.Process.Pid
 }
 
+// neverPid returns a pid no process can have (above the kernel's pid_max), for locks of an
+// older regwasm: they hold a pid alone, so a dead holder's pid reused by the many processes
+// the tests start would make the lock look alive (a loud refusal, rightly, but not the state
+// the test means). Where pid_max cannot be read, an exited process's pid.
+func neverPid(t testing.TB) int {
+	t.Helper()
+	if b, err := os.ReadFile("/proc/sys/kernel/pid_max"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			return n + 1
+		}
+	}
+	return exitedPid(t)
+}
+
 // sleeper starts a live, unrelated process; it is killed at the end of the test.
 func sleeper(t testing.TB) *exec.Cmd {
 	t.Helper()

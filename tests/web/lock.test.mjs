@@ -176,6 +176,18 @@ async function exitedPid() {
   return /** @type {number} */ (child.pid);
 }
 
+/**
+ * A pid no process can have (above the kernel's pid_max), for an older regwasm's lock (a pid
+ * alone: a dead one reused by another process would look alive); elsewhere an exited one's.
+ */
+async function neverPid() {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) + 1;
+  } catch {
+    return exitedPid();
+  }
+}
+
 /** @param {string} dir */
 const lockFiles = (dir) => readdirSync(dir).filter((n) => n.startsWith('.lock'));
 
@@ -189,7 +201,7 @@ test('stale locks are taken over, live ones refused: dead pid, reused pid, dead 
     { name: 'pid reused by a live unrelated process', lock: recordFor(livePid, { start: '1' }), linux: true },
     { name: 'pid reused by this process', lock: recordFor(process.pid, { start: '1' }), linux: true },
     { name: 'another boot', lock: recordFor(livePid, { boot: 'other' }), linux: true },
-    { name: 'older regwasm, dead', lock: `${dead}\n` },
+    { name: 'older regwasm, dead', lock: `${await neverPid()}\n` },
     { name: 'unreadable', lock: '\u0000garbage' },
     { name: 'dead claimer', lock: recordFor(dead), claim: recordFor(dead) },
   ];
