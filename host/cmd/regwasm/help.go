@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"io"
 	"runtime"
 	"runtime/debug"
@@ -225,5 +226,5 @@ func versionText() string {
 	}
 	sum := sha256.Sum256(host.Binary())
 	return fmt.Sprintf("regwasm %s%s, %s %s/%s, registry.wasm sha256:%x (%s)\n", version, vcs,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, sum[:8], humanBytes(int64(len(host.Binary()))))
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, sum[:8], human.Bytes(int64(len(host.Binary()))))
 }

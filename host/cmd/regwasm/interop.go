@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"io"
 	"os"
 	"path/filepath"
@@ -70,7 +71,7 @@ func (j *importJob) run(ctx context.Context) error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", f)
 		}
-		sizes = append(sizes, fmt.Sprintf("%s (%s)", filepath.Base(f), humanBytes(st.Size())))
+		sizes = append(sizes, fmt.Sprintf("%s (%s)", filepath.Base(f), human.Bytes(st.Size())))
 	}
 	t, err := openImportTarget(ctx, j.dir)
 	if err != nil {
@@ -408,7 +409,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "exported %s (%s) to %s\n", counted(uint64(info.Lines), "line", "lines"), humanBytes(int64(info.Bytes)), file)
+	fmt.Fprintf(stdout, "exported %s (%s) to %s\n", counted(uint64(info.Lines), "line", "lines"), human.Bytes(int64(info.Bytes)), file)
 	return nil
 }
 

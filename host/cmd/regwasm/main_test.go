@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,13 +104,13 @@ func TestStatsCommand(t *testing.T) {
 func TestHumanNumbers(t *testing.T) {
 	for n, want := range map[uint64]string{0: "0", 999: "999", 1000: "1K", 1250: "1.2K", 400_000: "400K",
 		1_200_000: "1.2M", 24_000_000: "24M", 3_000_000_000: "3G"} {
-		if got := humanCount(n); got != want {
-			t.Errorf("humanCount(%d) = %q, want %q", n, got, want)
+		if got := human.Count(n); got != want {
+			t.Errorf("human.Count(%d) = %q, want %q", n, got, want)
 		}
 	}
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 3 << 30: "3.0 GiB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		if got := human.Bytes(n); got != want {
+			t.Errorf("human.Bytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -118,7 +119,7 @@ func TestHumanNumbers(t *testing.T) {
 // one line when it ends, a long one a line every plainPrintEvery, never the same line twice.
 func TestProgressPlain(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, "copying", 1000, humanBytes)
+	p := newProgress(&out, "copying", 1000, human.Bytes)
 	if p.tty {
 		t.Fatal("a buffer is not a terminal")
 	}
@@ -136,7 +137,7 @@ func TestProgressPlain(t *testing.T) {
 	}
 	// A long job: a line each time plainPrintEvery has passed, then the last.
 	out.Reset()
-	p = newProgress(&out, "copying", 1000, humanBytes)
+	p = newProgress(&out, "copying", 1000, human.Bytes)
 	p.started = p.started.Add(-3 * plainPrintEvery)
 	p.drawn = p.started
 	p.set(100) // over plainPrintEvery since the start: a line

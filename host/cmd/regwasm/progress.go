@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"io"
 	"os"
 	"strconv"
@@ -110,39 +111,12 @@ func (p *progress) draw(final bool) {
 	fmt.Fprint(p.w, "\r"+line+pad+end)
 }
 
-// humanBytes prints a size the way people read it: 512 B, 1.5 KiB, 2.3 GiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// humanCount prints a count with an SI suffix: 950, 12.3K, 1.2M.
-func humanCount(n uint64) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprint(n)
-	case n < 1_000_000:
-		return trimZero(fmt.Sprintf("%.1f", float64(n)/1e3)) + "K"
-	case n < 1_000_000_000:
-		return trimZero(fmt.Sprintf("%.1f", float64(n)/1e6)) + "M"
-	}
-	return trimZero(fmt.Sprintf("%.1f", float64(n)/1e9)) + "G"
-}
-
 // counted is n with its noun: "1 person", "2 persons", "1.2K persons".
 func counted(n uint64, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return humanCount(n) + " " + many
+	return human.Count(n) + " " + many
 }
 
 // plural is n, exact, with its noun: "1 record", "4096 bytes".
@@ -153,4 +127,3 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

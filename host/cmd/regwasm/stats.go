@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/regwasm/regwasm/host/cmd/regwasm/internal/human"
 	"io"
 	"os"
 	"slices"
@@ -72,7 +73,7 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("reading the stats answer: %w", err)
 	}
 	fmt.Fprintf(stdout, "%s\n%s\n", dir, humanStats(st))
-	fmt.Fprintf(stdout, "memory %s (%s per person-URL)\n", humanBytes(int64(st.Bytes)), perLink(st.Bytes, st.PersonURLs))
+	fmt.Fprintf(stdout, "memory %s (%s per person-URL)\n", human.Bytes(int64(st.Bytes)), perLink(st.Bytes, st.PersonURLs))
 	snap := st.Storage.Snapshot
 	if snap == "" {
 		snap = "none yet"
@@ -85,12 +86,12 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout)
 	var files []string
 	for _, name := range sortedKeys(res.Files) {
-		files = append(files, name+" "+humanBytes(res.Files[name]))
+		files = append(files, name+" "+human.Bytes(res.Files[name]))
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(stdout, "files: none, no registry here yet")
 	} else {
-		fmt.Fprintf(stdout, "files %s: %s\n", humanBytes(res.DiskBytes), strings.Join(files, ", "))
+		fmt.Fprintf(stdout, "files %s: %s\n", human.Bytes(res.DiskBytes), strings.Join(files, ", "))
 	}
 	return nil
 }
