@@ -33,7 +33,7 @@ type Store struct {
 	reg      *Registry
 	settings Settings
 	conf     *Rotation
-	rand     Config // Rand and Now overrides for the registry
+	host     Config // what the host gives, not the settings: Rand, Now, MemoryLimit, Yield
 
 	base  *snapFile  // the snapshot the current chain starts from; nil: none (change 0)
 	chain []segState // segments holding the changes after base, in order; the last is appended to
@@ -151,7 +151,7 @@ func OpenStore(st Storage, overrides *Config) (*Store, error) {
 func OpenStoreMode(st Storage, overrides *Config, mode OpenMode) (*Store, error) {
 	s := &Store{st: st, mode: mode}
 	if overrides != nil {
-		s.rand = Config{Rand: overrides.Rand, Now: overrides.Now, MemoryLimit: overrides.MemoryLimit, Yield: overrides.Yield}
+		s.host = Config{Rand: overrides.Rand, Now: overrides.Now, MemoryLimit: overrides.MemoryLimit, Yield: overrides.Yield}
 	}
 	var err error
 	if s.conf, err = NewRotation(st, configBase, VerifyINI); err != nil {
@@ -177,7 +177,7 @@ func (s *Store) apply(set Settings) error {
 	if set.SaveEvery < 0 || set.ExpireIdleDays < 0 {
 		return &settingError{"negative save or expire setting"}
 	}
-	set.Config.Rand, set.Config.Now, set.Config.MemoryLimit, set.Config.Yield = s.rand.Rand, s.rand.Now, s.rand.MemoryLimit, s.rand.Yield
+	set.Config.Rand, set.Config.Now, set.Config.MemoryLimit, set.Config.Yield = s.host.Rand, s.host.Now, s.host.MemoryLimit, s.host.Yield
 	set.Config = set.Config.withDefaults()
 	s.settings, s.syncEvery = set, every
 	if s.reg != nil {
@@ -199,7 +199,7 @@ func (s *Store) UpdateSettings(fn func(*Settings)) error {
 	if set.MachineGUID != s.settings.MachineGUID {
 		return &settingError{"machine guid is the registry's identity and cannot change"}
 	}
-	probe := Store{rand: s.rand}
+	probe := Store{host: s.host}
 	if err := probe.apply(set); err != nil {
 		return err
 	}

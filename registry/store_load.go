@@ -295,7 +295,7 @@ func dataIdentity(plan *loadPlan, d *dirFiles) GUID {
 }
 
 func (s *Store) newIdentity() (GUID, error) {
-	cfg := Config{Rand: s.rand.Rand, Now: s.rand.Now}.withDefaults()
+	cfg := Config{Rand: s.host.Rand, Now: s.host.Now}.withDefaults()
 	var g GUID
 	err := newTimeGUID(&g, cfg.Now(), cfg.Rand)
 	return g, err
