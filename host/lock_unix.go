@@ -20,18 +20,22 @@ func flockHold(f *os.File) bool {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }
 
-// flockFree tells whether nobody holds an flock on f's file (known is false when flock
-// fails for another reason). A free lock is released at once.
+// flockFree tells whether no holder keeps an flock on f's file (known is false when flock
+// fails for another reason). The probe's own lock is released at once.
 //
 // # Notes
 //
 // flock locks belong to the open file, not the process: a probe in the holder's own process
 // opens the file again and finds it held, like any other process.
+//
+// The probe takes a shared lock, which only a holder's exclusive one refuses: openers racing
+// for a stale lock probe it at the same moment, and exclusive probes took one another for a
+// live holder (one opener of six refused, naming the dead one, in TestLockProcesses' race).
 func flockFree(f *os.File) (free, known bool) {
 	if f == nil {
 		return false, false
 	}
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
 	if err == nil {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return true, true
