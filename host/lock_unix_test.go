@@ -15,7 +15,7 @@ import (
 // opener in the six-process race of TestLockProcesses refused with the dead holder's name.)
 func TestFlockProbesDoNotSeeEachOther(t *testing.T) {
 	path := filepath.Join(t.TempDir(), LockName)
-	if err := os.WriteFile(path, []byte("32769\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("a stale lock\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	const probers, probes = 4, 5000
@@ -49,7 +49,10 @@ func TestFlockProbesDoNotSeeEachOther(t *testing.T) {
 	if !flockHold(h) {
 		t.Skip("no flock on this file system")
 	}
-	f, _ := os.Open(path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer f.Close()
 	if free, known := flockFree(f); !known || free {
 		t.Fatalf("a held flock probed free=%v known=%v", free, known)
